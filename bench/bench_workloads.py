@@ -1,0 +1,122 @@
+#!/usr/bin/env python
+"""Benchmark workloads of shared/bench/WORKLOADS.md: brainstorm and, when
+torch is installed, the same network in PyTorch CPU, side by side in one run.
+
+One training step = provide_external_data + forward_pass(training_pass=True)
++ backward_pass + one MomentumStepper update (learning_rate 0.01, momentum
+0.9). Reported: samples/s and ms/step, the median of several timed blocks
+after a warm-up, and the ratio brainstorm / PyTorch.
+
+    python bench/bench_workloads.py [mlp] [--blocks 5] [--steps 10]
+"""
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+
+import brainstorm as bs
+
+
+def mlp_brainstorm(batch):
+    inp, out = bs.tools.get_in_out_layers('classification', 784, 10)
+    net = bs.Network.from_layer(
+        inp >> bs.layers.Dropout(0.2) >>
+        bs.layers.FullyConnected(1200, activation='rel') >>
+        bs.layers.Dropout(0.5) >>
+        bs.layers.FullyConnected(1200, activation='rel') >>
+        bs.layers.Dropout(0.5) >> out)
+    net.initialize(bs.initializers.Gaussian(0.01))
+    rnd = np.random.RandomState(0)
+    data = {'default': rnd.rand(1, batch, 784).astype(np.float32),
+            'targets': rnd.randint(0, 10, (1, batch, 1)).astype(np.float32)}
+    return net, data
+
+
+def mlp_torch(batch, torch):
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Dropout(0.2), nn.Linear(784, 1200), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(1200, 1200), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(1200, 10))
+    x = torch.rand(batch, 784)
+    y = torch.randint(0, 10, (batch,))
+    return model, x, y
+
+
+WORKLOADS = {'mlp': (mlp_brainstorm, mlp_torch, 100)}
+
+
+def time_blocks(step, blocks, steps):
+    for _ in range(max(2, steps // 2)):
+        step()
+    times = []
+    for _ in range(blocks):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        times.append((time.perf_counter() - start) / steps)
+    return statistics.median(times)
+
+
+def bench_brainstorm(make, batch, blocks, steps):
+    net, data = make(batch)
+    stepper = bs.training.MomentumStepper(learning_rate=0.01, momentum=0.9,
+                                          scale_learning_rate=False)
+    stepper.start(net)
+
+    def step():
+        net.provide_external_data(data)
+        stepper.run()
+    return time_blocks(step, blocks, steps)
+
+
+def bench_torch(make, batch, blocks, steps, threads):
+    import torch
+    torch.set_num_threads(threads)
+    model, x, y = make(batch, torch)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    return time_blocks(step, blocks, steps)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('workloads', nargs='*', default=['mlp'],
+                        choices=sorted(WORKLOADS))
+    parser.add_argument('--blocks', type=int, default=5)
+    parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('--threads', type=int,
+                        default=len(os.sched_getaffinity(0)))
+    args = parser.parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+        print('torch is not installed: brainstorm figures only '
+              '(pip install torch==2.13.0 for the side-by-side ratio)')
+    print('{:<6} {:>14} {:>10} {:>14} {:>10} {:>7}'.format(
+        'name', 'bs samples/s', 'bs ms', 'torch samp/s', 'torch ms',
+        'ratio'))
+    for name in args.workloads:
+        make_bs, make_torch, batch = WORKLOADS[name]
+        t_bs = bench_brainstorm(make_bs, batch, args.blocks, args.steps)
+        line = '{:<6} {:>14.0f} {:>10.2f}'.format(name, batch / t_bs,
+                                                  t_bs * 1e3)
+        if torch is not None:
+            t_torch = bench_torch(make_torch, batch, args.blocks, args.steps,
+                                  args.threads)
+            line += ' {:>14.0f} {:>10.2f} {:>7.2f}'.format(
+                batch / t_torch, t_torch * 1e3, t_torch / t_bs)
+        print(line, flush=True)
+
+
+if __name__ == '__main__':
+    main()

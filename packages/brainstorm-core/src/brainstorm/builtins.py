@@ -1,0 +1,29 @@
+"""brainstorm-core's own plugin: the classes core registers like any other
+plugin (entry point ``brainstorm-core`` in the group ``brainstorm``)."""
+from brainstorm.plugins import hookimpl
+
+
+@hookimpl
+def brainstorm_layers():
+    from brainstorm.layers.input_layer import Input
+    return [Input]
+
+
+@hookimpl
+def brainstorm_handlers():
+    from brainstorm.handlers.debug_handler import DebugHandler
+    from brainstorm.handlers.numpy_handler import NumpyHandler
+    return [NumpyHandler, DebugHandler]
+
+
+@hookimpl
+def brainstorm_steppers():
+    from brainstorm.training.steppers import (MomentumStepper,
+                                              NesterovStepper, SgdStepper)
+    return [SgdStepper, MomentumStepper, NesterovStepper]
+
+
+@hookimpl
+def brainstorm_describables():
+    from brainstorm.training.trainer import Trainer
+    return [Trainer]

@@ -1,0 +1,73 @@
+"""Hooks: what the Trainer calls between updates or epochs (manual 8.6).
+
+The catalogue (``ProgressBar``, ``MonitorScores``, ``SaveBestNetwork`` ...)
+comes from plugins (brainstorm-hooks) and resolves by name here:
+``bs.hooks.ProgressBar()``.
+"""
+from brainstorm.describable import Describable
+from brainstorm.plugins import make_namespace
+
+__all__ = ['Hook']
+
+
+class Hook(Describable):
+    """Base class of trainer hooks.
+
+    Parameters
+    ----------
+    name : str, optional
+        Key of this hook's logs in ``trainer.logs`` (default: class name).
+    timescale : {'epoch', 'update'}
+        Whether the hook is called after epochs or after updates.
+    interval : int
+        Called every ``interval`` epochs/updates.
+    verbose : bool, optional
+        Whether this hook's logs are printed; None follows the trainer.
+
+    Subclasses implement ``__call__(epoch_nr, update_nr, net, stepper,
+    logs)``, which may return a dict of values to log (nested dicts allowed)
+    and raises ``StopIteration`` (with a message) to end training. ``start``
+    is called once when training starts.
+    """
+
+    __undescribed__ = {'__name__', 'run_verbosity'}
+    __default_values__ = {'timescale': 'epoch', 'interval': 1,
+                          'verbose': None}
+
+    def __init__(self, name=None, timescale='epoch', interval=1,
+                 verbose=None):
+        if timescale not in ('epoch', 'update'):
+            raise ValueError("{}: timescale must be 'epoch' or 'update', got "
+                             '{!r}'.format(type(self).__name__, timescale))
+        if int(interval) < 1:
+            raise ValueError('{}: interval must be >= 1, got {!r}'.format(
+                type(self).__name__, interval))
+        self.__name__ = name if name is not None else type(self).__name__
+        self.timescale = timescale
+        self.interval = int(interval)
+        self.verbose = verbose
+        self.run_verbosity = None
+
+    def __init_from_description__(self, description):
+        self.__name__ = description.get('name') or type(self).__name__
+
+    def __describe__(self):
+        description = super().__describe__()
+        if self.__name__ != type(self).__name__:
+            description['name'] = self.__name__
+        return description
+
+    def start(self, net, stepper, verbose, named_data_iters):
+        """Called when training starts; ``verbose`` is the trainer's."""
+        self.run_verbosity = verbose if self.verbose is None else self.verbose
+
+    def message(self, text):
+        """Print ``text`` prefixed with the hook's name if verbose."""
+        if self.run_verbosity:
+            print('{} >> {}'.format(self.__name__, text))
+
+    def __call__(self, epoch_nr, update_nr, net, stepper, logs):
+        raise NotImplementedError
+
+
+__getattr__, __dir__ = make_namespace('hooks', globals(), __name__)

@@ -1,0 +1,357 @@
+"""The plugin system: pluggy hook specifications and the class registry.
+
+Every brainstorm distribution (brainstorm-core included) declares one entry
+point in the group ``brainstorm``, named after the distribution and pointing
+at a module with pluggy hook implementations::
+
+    [project.entry-points.brainstorm]
+    my-layers = "my_layers.plugin"
+
+and in ``my_layers/plugin.py``::
+
+    from brainstorm.plugins import hookimpl
+
+    @hookimpl
+    def brainstorm_layers():
+        return [MyLayer]
+
+Plugins are loaded lazily, the first time a registered name is looked up. A
+plugin that fails to import is reported with a warning naming its
+distribution and the others still load; set the environment variable
+``BRAINSTORM_PLUGINS_STRICT=1`` to make such a failure an error. Two plugins
+providing the same name in one category is an error naming both.
+"""
+import importlib
+import importlib.metadata
+import os
+import threading
+import warnings
+
+import pluggy
+
+__all__ = ['hookimpl', 'hookspec', 'registry', 'PluginError',
+           'MissingPluginError', 'CATEGORIES', 'ENTRY_POINT_GROUP']
+
+ENTRY_POINT_GROUP = 'brainstorm'
+STRICT_ENV_VAR = 'BRAINSTORM_PLUGINS_STRICT'
+
+hookspec = pluggy.HookspecMarker('brainstorm')
+hookimpl = pluggy.HookimplMarker('brainstorm')
+
+
+class BrainstormSpec:
+    """Hook specifications: each returns a list of the classes a plugin adds.
+
+    Classes are registered under their ``__name__`` (layers under their
+    layer type, see :class:`brainstorm.layers.Layer`).
+    """
+
+    @hookspec
+    def brainstorm_layers(self):
+        """Layer construction functions or ``Layer`` implementation classes."""
+
+    @hookspec
+    def brainstorm_handlers(self):
+        """``Handler`` subclasses."""
+
+    @hookspec
+    def brainstorm_initializers(self):
+        """``Initializer`` subclasses."""
+
+    @hookspec
+    def brainstorm_hooks(self):
+        """Trainer ``Hook`` subclasses."""
+
+    @hookspec
+    def brainstorm_scorers(self):
+        """``Scorer`` subclasses."""
+
+    @hookspec
+    def brainstorm_value_modifiers(self):
+        """``ValueModifier`` subclasses."""
+
+    @hookspec
+    def brainstorm_data_iterators(self):
+        """``DataIterator`` subclasses."""
+
+    @hookspec
+    def brainstorm_steppers(self):
+        """Training ``Stepper`` subclasses."""
+
+    @hookspec
+    def brainstorm_describables(self):
+        """Other ``Describable`` classes (for example schedules)."""
+
+
+CATEGORIES = ('layers', 'handlers', 'initializers', 'hooks', 'scorers',
+              'value_modifiers', 'data_iterators', 'steppers', 'describables')
+
+# Which distribution provides the well-known names, so that a missing name
+# can tell the user what to install.
+_PROVIDED_BY = {
+    'brainstorm-layers': {
+        'layers': ['FullyConnected', 'Dropout', 'SoftmaxCE', 'SigmoidCE',
+                   'SquaredError', 'SquaredLoss', 'SquaredDifference', 'Loss',
+                   'BinomialCrossEntropy', 'Convolution2D', 'Pooling2D',
+                   'BatchNorm', 'Highway', 'Elementwise', 'Mask', 'Merge',
+                   'NoOp', 'DeltasScaling', 'L1Decay', 'L2Decay', 'Recurrent',
+                   'Lstm', 'Clockwork', 'ClockworkLstm'],
+        'initializers': ['ArrayInitializer', 'DenseSqrtFanIn',
+                         'DenseSqrtFanInOut', 'EchoState', 'Gaussian',
+                         'Identity', 'LstmOptInit', 'Orthogonal', 'RandomWalk',
+                         'SparseInputs', 'SparseOutputs', 'Uniform'],
+        'value_modifiers': ['ClipValues', 'ConstrainL2Norm', 'FreezeValues',
+                            'L1Decay', 'L2Decay', 'MaskValues'],
+    },
+    'brainstorm-hooks': {
+        'hooks': ['BokehVisualizer', 'EarlyStopper', 'InfoUpdater',
+                  'ModifyStepperAttribute', 'MonitorLayerDeltas',
+                  'MonitorLayerGradients', 'MonitorLayerInOuts',
+                  'MonitorLayerParameters', 'MonitorLoss', 'MonitorScores',
+                  'ProgressBar', 'SaveBestNetwork', 'SaveLogs', 'SaveNetwork',
+                  'StopAfterEpoch', 'StopAfterThresholdReached', 'StopOnNan',
+                  'StopOnSigQuit'],
+        'scorers': ['Accuracy', 'Hamming', 'MeanSquaredError'],
+    },
+    'brainstorm-data': {
+        'data_iterators': ['Online', 'Minibatches', 'Undivided',
+                           'AddGaussianNoise', 'AddSaltNPepper', 'Flip', 'Pad',
+                           'RandomCrop', 'OneHot', 'MultiHot'],
+    },
+    'brainstorm-cuda': {
+        'handlers': ['PyCudaHandler'],
+    },
+}
+
+
+class PluginError(RuntimeError):
+    """A plugin could not be loaded, or two plugins clash."""
+
+
+class MissingPluginError(ImportError):
+    """A name that no installed plugin provides.
+
+    An ImportError, so that ``from brainstorm.handlers import X`` keeps the
+    message that says what to install (Python replaces an AttributeError
+    raised there with a message of its own).
+    """
+
+
+def _suggested_distribution(category, name):
+    for dist, provided in _PROVIDED_BY.items():
+        if name in provided.get(category, ()):
+            return dist
+    return None
+
+
+class Registry:
+    """Classes contributed by plugins, keyed by category and name."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._loaded = False
+        self._classes = {}      # category -> {name: object}
+        self._providers = {}    # category -> {name: plugin name}
+        self.failures = {}      # distribution name -> error message
+        self.plugin_manager = None
+        self._extra_modules = []
+
+    # -- loading -----------------------------------------------------------
+    def _create_plugin_manager(self):
+        pm = pluggy.PluginManager('brainstorm')
+        pm.add_hookspecs(BrainstormSpec)
+        strict = os.environ.get(STRICT_ENV_VAR, '').lower() in (
+            '1', 'true', 'yes', 'on')
+        self.failures = {}
+        seen = {}
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist is not None else ep.name
+            if ep.name in seen:
+                if seen[ep.name] == ep.value:
+                    continue   # the same distribution seen twice on sys.path
+                raise PluginError(
+                    'two brainstorm plugins use the entry-point name {!r}: '
+                    '{!r} and {!r}; each distribution must name its entry '
+                    'point after itself'.format(ep.name, seen[ep.name],
+                                                ep.value))
+            seen[ep.name] = ep.value
+            try:
+                module = ep.load()
+                pm.register(module, name=ep.name)
+            except Exception as err:  # noqa: BLE001 - any plugin error
+                message = '{}: {}'.format(type(err).__name__, err)
+                if strict:
+                    raise PluginError(
+                        'brainstorm plugin from distribution {!r} failed to '
+                        'load ({})'.format(dist, message)) from err
+                self.failures[dist] = message
+                warnings.warn(
+                    'brainstorm plugin from distribution {!r} failed to load '
+                    'and is skipped ({}); set {}=1 to make this an '
+                    'error'.format(dist, message, STRICT_ENV_VAR),
+                    RuntimeWarning, stacklevel=4)
+        if 'brainstorm-core' not in seen:
+            # running from a source tree without installed metadata
+            from brainstorm import builtins
+            pm.register(builtins, name='brainstorm-core')
+        for name, module in self._extra_modules:
+            pm.register(module, name=name)
+        return pm
+
+    def _collect(self, pm):
+        classes = {c: {} for c in CATEGORIES}
+        providers = {c: {} for c in CATEGORIES}
+        for category in CATEGORIES:
+            caller = getattr(pm.hook, 'brainstorm_' + category)
+            for impl in caller.get_hookimpls():
+                items = impl.function() or []
+                for item in items:
+                    name = self._name_of(category, item, impl.plugin_name)
+                    if name in classes[category] and \
+                            classes[category][name] is not item:
+                        raise PluginError(
+                            'two brainstorm plugins provide the {} {!r}: '
+                            '{!r} and {!r}'.format(
+                                category.rstrip('s').replace('_', ' '), name,
+                                providers[category][name], impl.plugin_name))
+                    classes[category][name] = item
+                    providers[category][name] = impl.plugin_name
+        return classes, providers
+
+    @staticmethod
+    def _name_of(category, item, plugin_name):
+        if category == 'layers':
+            from brainstorm.layers.base_layer import layer_type_of
+            name = layer_type_of(item)
+            if name is None:
+                raise PluginError(
+                    'plugin {!r} registered {!r} as a layer, but it is '
+                    'neither a Layer subclass nor a layer construction '
+                    'function'.format(plugin_name, item))
+            return name
+        return item.__name__
+
+    def load(self):
+        """Load all plugins (done automatically on first use)."""
+        with self._lock:
+            if self._loaded:
+                return
+            pm = self._create_plugin_manager()
+            classes, providers = self._collect(pm)
+            self.plugin_manager = pm
+            self._classes, self._providers = classes, providers
+            self._loaded = True
+
+    def reset(self):
+        """Forget all loaded plugins; the next look-up loads them again."""
+        with self._lock:
+            self._loaded = False
+            self._classes, self._providers = {}, {}
+            self.plugin_manager = None
+
+    def register_module(self, module, name):
+        """Register a module of hook implementations by hand (used in tests
+        and in interactive sessions; installed plugins use entry points)."""
+        with self._lock:
+            self._extra_modules.append((name, module))
+            self.reset()
+
+    def unregister_module(self, name):
+        with self._lock:
+            self._extra_modules = [(n, m) for n, m in self._extra_modules
+                                   if n != name]
+            self.reset()
+
+    # -- look-up -----------------------------------------------------------
+    def names(self, category):
+        self.load()
+        return sorted(self._classes[category])
+
+    def contains(self, category, name):
+        self.load()
+        return name in self._classes[category]
+
+    def get(self, category, name, namespace=None):
+        """Return the object registered as ``name`` in ``category``.
+
+        Raises
+        ------
+        MissingPluginError
+            If no installed plugin provides it; the message says which
+            distribution does.
+        """
+        self.load()
+        try:
+            return self._classes[category][name]
+        except KeyError:
+            pass
+        namespace = namespace or 'brainstorm.' + category
+        dist = _suggested_distribution(category, name)
+        if dist is not None and dist in self.failures:
+            hint = '{} is installed but failed to load: {}'.format(
+                dist, self.failures[dist])
+        elif dist is not None:
+            hint = 'it is provided by {0}: pip install {0}'.format(dist)
+        else:
+            known = ', '.join(self.names(category)) or 'none'
+            hint = 'no installed plugin provides it (available: {})'.format(
+                known)
+        raise MissingPluginError('{} has no {!r}: {}'.format(
+            namespace, name, hint), name=name)
+
+    def provider(self, category, name):
+        """Name of the plugin (distribution) that provides ``name``."""
+        self.load()
+        return self._providers[category][name]
+
+    def layer_impl(self, layer_type):
+        """The Layer implementation class registered as ``layer_type``."""
+        from brainstorm.layers.base_layer import layer_impl_of
+        return layer_impl_of(self.get('layers', layer_type))
+
+    def describable_class(self, type_name):
+        """The registered Describable class named ``type_name`` (any
+        category but layers)."""
+        from brainstorm.describable import DescriptionError
+        self.load()
+        for category in CATEGORIES:
+            if category == 'layers':
+                continue
+            if type_name in self._classes[category]:
+                return self._classes[category][type_name]
+        raise DescriptionError(
+            'unknown @type {!r}: no installed brainstorm plugin registers a '
+            'class of that name, and descriptions can only create registered '
+            'classes'.format(type_name))
+
+    def plugin_info(self):
+        """{plugin name: {category: [names]}} for every loaded plugin."""
+        self.load()
+        info = {}
+        for category, providers in self._providers.items():
+            for name, plugin in providers.items():
+                info.setdefault(plugin, {}).setdefault(category, []).append(
+                    name)
+        return info
+
+
+registry = Registry()
+
+
+def make_namespace(category, module_globals, module_name):
+    """Return ``(__getattr__, __dir__)`` for a facade module that resolves
+    names of ``category`` through the registry (PEP 562)."""
+
+    def __getattr__(name):
+        if name.startswith('_'):
+            raise AttributeError(name)
+        obj = registry.get(category, name, namespace=module_name)
+        if category == 'layers':
+            from brainstorm.layers.base_layer import layer_constructor_of
+            obj = layer_constructor_of(obj)
+        return obj
+
+    def __dir__():
+        return sorted(set(module_globals) | set(registry.names(category)))
+
+    return __getattr__, __dir__

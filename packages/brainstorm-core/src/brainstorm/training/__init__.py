@@ -1,0 +1,13 @@
+"""Training: the Trainer and the steppers (``bs.training.MomentumStepper``).
+
+Steppers from plugins resolve by name here too.
+"""
+from brainstorm.plugins import make_namespace
+from brainstorm.training.steppers import (MomentumStepper, NesterovStepper,
+                                          SgdStepper, TrainingStepper)
+from brainstorm.training.trainer import Trainer
+
+__all__ = ['Trainer', 'TrainingStepper', 'SgdStepper', 'MomentumStepper',
+           'NesterovStepper']
+
+__getattr__, __dir__ = make_namespace('steppers', globals(), __name__)
