@@ -50,6 +50,7 @@ class Hook(Describable):
 
     def __init_from_description__(self, description):
         self.__name__ = description.get('name') or type(self).__name__
+        self.__dict__.pop('name', None)   # stored as __name__, not .name
 
     def __describe__(self):
         description = super().__describe__()

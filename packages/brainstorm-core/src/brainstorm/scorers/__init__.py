@@ -56,7 +56,7 @@ class Scorer(Describable):
 
     @staticmethod
     def aggregate(pairs):
-        pairs = list(pairs)
+        pairs = [(w, s) for w, s in pairs if w]   # empty batches add nothing
         total = sum(w for w, _ in pairs)
         if total == 0:
             return float('nan')

@@ -115,7 +115,9 @@ class Trainer(Describable):
                               net, self.stepper, self.logs)
             except StopIteration as stop:
                 self.should_stop = True
-                if self.verbose and stop.args:
+                verbose = hook.run_verbosity if hook.run_verbosity \
+                    is not None else self.verbose
+                if verbose and stop.args:
                     print('{} >> {}'.format(name, stop.args[0]))
                 continue
             if result:
