@@ -7,7 +7,7 @@ One training step = provide_external_data + forward_pass(training_pass=True)
 0.9). Reported: samples/s and ms/step, the median of several timed blocks
 after a warm-up, and the ratio brainstorm / PyTorch.
 
-    python bench/bench_workloads.py [mlp] [--blocks 5] [--steps 10]
+    python bench/bench_workloads.py [mlp] [--blocks 7] [--steps 30]
 """
 import argparse
 import os
@@ -48,19 +48,7 @@ def mlp_torch(batch, torch):
 WORKLOADS = {'mlp': (mlp_brainstorm, mlp_torch, 100)}
 
 
-def time_blocks(step, blocks, steps):
-    for _ in range(max(2, steps // 2)):
-        step()
-    times = []
-    for _ in range(blocks):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
-
-
-def bench_brainstorm(make, batch, blocks, steps):
+def bs_step_function(make, batch):
     net, data = make(batch)
     stepper = bs.training.MomentumStepper(learning_rate=0.01, momentum=0.9,
                                           scale_learning_rate=False)
@@ -69,10 +57,10 @@ def bench_brainstorm(make, batch, blocks, steps):
     def step():
         net.provide_external_data(data)
         stepper.run()
-    return time_blocks(step, blocks, steps)
+    return step
 
 
-def bench_torch(make, batch, blocks, steps, threads):
+def torch_step_function(make, batch, threads):
     import torch
     torch.set_num_threads(threads)
     model, x, y = make(batch, torch)
@@ -84,18 +72,47 @@ def bench_torch(make, batch, blocks, steps, threads):
         opt.zero_grad()
         loss_fn(model(x), y).backward()
         opt.step()
-    return time_blocks(step, blocks, steps)
+    return step
+
+
+def time_interleaved(steps_by_name, blocks, steps, settle=0.5):
+    """Median seconds per step of each step function.
+
+    The contenders take turns, one timed block each per round, so that the
+    drift of a shared machine (clock frequency, neighbours) falls on all of
+    them alike. After each switch a contender first runs untimed for
+    ``settle`` seconds: the thread pools of the BLAS library and of PyTorch
+    keep spinning for a while after their last call and would otherwise
+    steal the cores from whichever runs next.
+    """
+    times = {name: [] for name in steps_by_name}
+    for _ in range(blocks):
+        for name, step in steps_by_name.items():
+            until = time.perf_counter() + settle
+            while time.perf_counter() < until:
+                step()
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            times[name].append((time.perf_counter() - start) / steps)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('workloads', nargs='*', default=['mlp'],
-                        choices=sorted(WORKLOADS))
-    parser.add_argument('--blocks', type=int, default=5)
-    parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('workloads', nargs='*', metavar='workload',
+                        help='one of {} (default: all)'.format(
+                            ', '.join(sorted(WORKLOADS))))
+    parser.add_argument('--blocks', type=int, default=7)
+    parser.add_argument('--steps', type=int, default=30)
     parser.add_argument('--threads', type=int,
                         default=len(os.sched_getaffinity(0)))
     args = parser.parse_args(argv)
+    unknown = set(args.workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error('unknown workload(s) {}; choose from {}'.format(
+            ', '.join(sorted(unknown)), ', '.join(sorted(WORKLOADS))))
+    args.workloads = args.workloads or sorted(WORKLOADS)
     try:
         import torch
     except ImportError:
@@ -107,14 +124,16 @@ def main(argv=None):
         'ratio'))
     for name in args.workloads:
         make_bs, make_torch, batch = WORKLOADS[name]
-        t_bs = bench_brainstorm(make_bs, batch, args.blocks, args.steps)
-        line = '{:<6} {:>14.0f} {:>10.2f}'.format(name, batch / t_bs,
-                                                  t_bs * 1e3)
+        contenders = {'bs': bs_step_function(make_bs, batch)}
         if torch is not None:
-            t_torch = bench_torch(make_torch, batch, args.blocks, args.steps,
-                                  args.threads)
+            contenders['torch'] = torch_step_function(make_torch, batch,
+                                                      args.threads)
+        t = time_interleaved(contenders, args.blocks, args.steps)
+        line = '{:<6} {:>14.0f} {:>10.2f}'.format(name, batch / t['bs'],
+                                                  t['bs'] * 1e3)
+        if torch is not None:
             line += ' {:>14.0f} {:>10.2f} {:>7.2f}'.format(
-                batch / t_torch, t_torch * 1e3, t_torch / t_bs)
+                batch / t['torch'], t['torch'] * 1e3, t['torch'] / t['bs'])
         print(line, flush=True)
 
 

@@ -19,7 +19,24 @@ class RandomState(np.random.RandomState):
         if seed is None:
             seed = np.random.randint(_SEED_RANGE)
         self._seed = int(seed)
+        self._generator = None
         super().__init__(self._seed)
+
+    def seed(self, seed=None):
+        """Re-seed (numpy's method; also renews :attr:`generator`)."""
+        super().seed(seed)
+        self._generator = None
+
+    @property
+    def generator(self):
+        """A ``numpy.random.Generator`` drawn from this state, for fast bulk
+        draws (float32 uniforms for dropout masks). It is seeded from this
+        state on first use after each seeding, so it follows ``set_seed``
+        and ``reset`` like every other draw."""
+        if self._generator is None:
+            self._generator = np.random.Generator(
+                np.random.PCG64(self.randint(_SEED_RANGE)))
+        return self._generator
 
     def get_seed(self):
         """The seed this generator was (last) seeded with."""

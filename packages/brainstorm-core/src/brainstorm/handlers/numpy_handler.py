@@ -92,7 +92,14 @@ class NumpyHandler(Handler):
         out[...] = self.rnd.normal(mean, std, size=out.shape)
 
     def generate_probability_mask(self, mask, probability):
-        mask[...] = self.rnd.random_sample(mask.shape) < probability
+        generator = getattr(self.rnd, 'generator', None)
+        if generator is not None and mask.dtype in (np.float32, np.float64):
+            # float32 uniforms from a PCG64 Generator: half the bits and
+            # about twice as fast as RandomState.random_sample
+            uniforms = generator.random(mask.shape, dtype=mask.dtype)
+        else:
+            uniforms = self.rnd.random_sample(mask.shape)
+        np.less(uniforms, probability, out=mask)
 
     def create_from_numpy(self, arr):
         return np.array(arr, dtype=self.dtype, copy=True)
