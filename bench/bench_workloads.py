@@ -45,7 +45,38 @@ def mlp_torch(batch, torch):
     return model, x, y
 
 
-WORKLOADS = {'mlp': (mlp_brainstorm, mlp_torch, 100)}
+def cnn_brainstorm(batch):
+    inp, out = bs.tools.get_in_out_layers('classification', (32, 32, 3), 10)
+    layers = inp
+    for filters in (32, 32, 64):
+        layers = (layers >>
+                  bs.layers.Convolution2D(filters, kernel_size=(5, 5),
+                                          padding=2, activation='rel') >>
+                  bs.layers.Pooling2D(type='max', kernel_size=(3, 3),
+                                      stride=(2, 2)))
+    net = bs.Network.from_layer(
+        layers >> bs.layers.FullyConnected(64, activation='rel') >> out)
+    net.initialize(bs.initializers.Gaussian(0.01))
+    rnd = np.random.RandomState(0)
+    data = {'default': rnd.rand(1, batch, 32, 32, 3).astype(np.float32),
+            'targets': rnd.randint(0, 10, (1, batch, 1)).astype(np.float32)}
+    return net, data
+
+
+def cnn_torch(batch, torch):
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(3, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(32, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Flatten(), nn.Linear(3 * 3 * 64, 64), nn.ReLU(), nn.Linear(64, 10))
+    x = torch.rand(batch, 3, 32, 32)
+    y = torch.randint(0, 10, (batch,))
+    return model, x, y
+
+
+WORKLOADS = {'mlp': (mlp_brainstorm, mlp_torch, 100),
+             'cnn': (cnn_brainstorm, cnn_torch, 100)}
 
 
 def bs_step_function(make, batch):

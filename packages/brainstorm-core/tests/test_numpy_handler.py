@@ -438,12 +438,16 @@ def _conv_backward(h, rng, dtype, op):
         dy = randn(rng, dtype, n, ho, wo, f)
         dx, dw, db = (randn(rng, dtype, *x.shape), randn(rng, dtype, *w.shape),
                       randn(rng, dtype, f))
-        ex, ew, eb = conv_backward_loops(x, w, padding, stride, dy)
-        ex, ew, eb = ex + dx, ew + dw, eb + db
+        gx, gw, gb = conv_backward_loops(x, w, padding, stride, dy)
+        ex, ew, eb = gx + dx, gw + dw, gb + db
         h.conv2d_backward_batch(x, w, padding, stride, dx, dy, dw, db)
         close(dx, ex, dtype)
         close(dw, ew, dtype)
         close(db, eb, dtype)
+        # in_deltas=None: only the parameter gradients are added
+        h.conv2d_backward_batch(x, w, padding, stride, None, dy, dw, db)
+        close(dw, ew + gw, dtype)
+        close(db, eb + gb, dtype)
 
 
 @reference_test('maxpool2d_forward_batch', 'avgpool2d_forward_batch')

@@ -121,10 +121,11 @@ class Convolution2DLayerImpl(Layer):
             dpre = self._images(buffers.internals.dH)
             getattr(h, ACTIVATIONS[self.activation][1])(
                 None, self._images(buffers.outputs.default), dy, dpre)
+        in_deltas = self._images(buffers.input_deltas.default) \
+            if self.input_deltas_needed.get('default', True) else None
         h.conv2d_backward_batch(
             self._images(buffers.inputs.default), buffers.parameters.W,
-            self.padding, self.stride,
-            self._images(buffers.input_deltas.default), dpre,
+            self.padding, self.stride, in_deltas, dpre,
             buffers.gradients.W, buffers.gradients.bias)
 
 

@@ -828,9 +828,10 @@ class Handler(Describable):
             Zero padding on all four sides.
         stride : tuple[int, int]
             Stride (sh, sw).
-        in_deltas : array_type
+        in_deltas : array_type or None
             Accumulator for the derivatives with respect to ``inputs``
-            (N, H, W, C).
+            (N, H, W, C); None skips them (a layer whose input deltas
+            nothing uses, such as the first layer of a network).
         out_deltas : array_type
             Derivatives with respect to the outputs (N, Ho, Wo, F).
         weight_deltas : array_type

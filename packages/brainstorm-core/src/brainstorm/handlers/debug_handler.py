@@ -665,11 +665,16 @@ class DebugHandler(Handler):
                               in_deltas, out_deltas, weight_deltas,
                               bias_deltas):
         op = 'conv2d_backward_batch'
-        self._arrays(op, inputs=inputs, weights=weights, in_deltas=in_deltas,
-                     out_deltas=out_deltas, weight_deltas=weight_deltas,
-                     bias_deltas=bias_deltas)
+        accumulators = {'weight_deltas': weight_deltas,
+                        'bias_deltas': bias_deltas}
+        if in_deltas is not None:       # None: input deltas not wanted
+            accumulators['in_deltas'] = in_deltas
+        self._arrays(op, inputs=inputs, weights=weights,
+                     out_deltas=out_deltas, **accumulators)
         expected = self._conv_shapes(op, inputs, weights, padding, stride)
-        self._shape_is(op, 'in_deltas', in_deltas, inputs.shape, 'inputs')
+        if in_deltas is not None:
+            self._shape_is(op, 'in_deltas', in_deltas, inputs.shape,
+                           'inputs')
         self._shape_is(op, 'out_deltas', out_deltas, expected,
                        'the convolution of inputs {} with weights {} '
                        '(padding {}, stride {})'.format(
@@ -679,9 +684,7 @@ class DebugHandler(Handler):
                        'weights')
         self._shape_is(op, 'bias_deltas', bias_deltas, (weights.shape[0],),
                        'one entry per filter')
-        self._no_overlap(op, {'in_deltas': in_deltas,
-                              'weight_deltas': weight_deltas,
-                              'bias_deltas': bias_deltas},
+        self._no_overlap(op, accumulators,
                          {'inputs': inputs, 'weights': weights,
                           'out_deltas': out_deltas})
         self._finite(op, 'before', inputs=inputs, weights=weights,
@@ -689,8 +692,7 @@ class DebugHandler(Handler):
         self.handler.conv2d_backward_batch(inputs, weights, padding, stride,
                                            in_deltas, out_deltas,
                                            weight_deltas, bias_deltas)
-        self._finite(op, 'after', in_deltas=in_deltas,
-                     weight_deltas=weight_deltas, bias_deltas=bias_deltas)
+        self._finite(op, 'after', **accumulators)
 
     def _pool_outputs(self, op, inputs, window, padding, stride, **arrays):
         expected = self._pool_shapes(op, inputs, window, padding, stride)

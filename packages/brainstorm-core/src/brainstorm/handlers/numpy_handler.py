@@ -301,18 +301,24 @@ class NumpyHandler(Handler):
                               in_deltas, out_deltas, weight_deltas,
                               bias_deltas):
         n_filters, kh, kw, c = weights.shape
-        n, h, w, _ = inputs.shape
-        _, ho, wo, _ = out_deltas.shape
+        _, h, w, _ = inputs.shape
+        n, ho, wo, _ = out_deltas.shape
         sh, sw = stride
-        d_out = out_deltas.reshape(-1, n_filters)
-        w_mat = weights.reshape(n_filters, -1)
+        d_out = np.reshape(out_deltas, (-1, n_filters))
 
         patches = self._im2col(inputs, kh, kw, padding, stride)
         weight_deltas += np.dot(d_out.T, patches).reshape(weights.shape)
-        bias_deltas += d_out.sum(axis=0)
         del patches
-
-        d_cols = np.dot(d_out, w_mat).reshape(n, ho, wo, kh, kw, c)
+        bias_deltas += d_out.sum(axis=0)
+        if in_deltas is None:
+            return
+        # Kernel tap (i, j) read input pixel (o*s - p + i) for output o: its
+        # share of the input deltas is d_out @ W[:, i, j, :], added back to
+        # those pixels. One (N*Ho*Wo, F) x (F, C) product per tap keeps every
+        # operand contiguous (a single product into an (N*Ho*Wo, kh*kw*C)
+        # matrix needs a scatter with a stride of kh*kw*C, far slower).
+        contribution = np.empty((n, ho, wo, c), dtype=out_deltas.dtype)
+        flat = contribution.reshape(-1, c)
         for i in range(kh):
             rows = _taps(i, padding, sh, ho, h)
             if rows is None:
@@ -321,8 +327,9 @@ class NumpyHandler(Handler):
                 cols = _taps(j, padding, sw, wo, w)
                 if cols is None:
                     continue
+                np.dot(d_out, weights[:, i, j, :], out=flat)
                 in_deltas[:, rows[0], cols[0]] += \
-                    d_cols[:, rows[1], cols[1], i, j]
+                    contribution[:, rows[1], cols[1]]
 
     def maxpool2d_forward_batch(self, inputs, window, outputs, padding,
                                 stride, argmax):

@@ -550,6 +550,11 @@ def _check_conv_backward(case, op):
                      out_deltas, weight_deltas, bias_deltas,
                      outputs=[in_deltas, weight_deltas, bias_deltas],
                      note=_conv_note(config))
+        # in_deltas=None: only the parameter gradients
+        case.compare(op, inputs, weights, padding, stride, None,
+                     out_deltas, weight_deltas, bias_deltas,
+                     outputs=[weight_deltas, bias_deltas],
+                     note=_conv_note(config) + ', in_deltas None')
 
 
 def _conv_note(config):
