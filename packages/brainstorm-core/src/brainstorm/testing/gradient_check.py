@@ -277,8 +277,9 @@ def check_layer_gradients(layer, kwargs=None, in_shapes=None, inputs=None,
     weights = OrderedDict()
     for out_name in impl.out_shapes:
         shape = tuple(net.buffer[name].outputs[out_name].shape)
-        if is_loss and out_name == 'loss':
-            weights[out_name] = np.ones(shape)
+        if is_loss:
+            if out_name == 'loss':
+                weights[out_name] = np.ones(shape)
         elif out_name not in impl.takes_no_output_deltas_from:
             weights[out_name] = rnd.randn(*shape)
     if not weights:
