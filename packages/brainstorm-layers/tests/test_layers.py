@@ -116,8 +116,8 @@ def test_squared_error_values():
                     {'default': x, 'targets': t})
     assert np.allclose(net.get('Layer.outputs.predictions'), x)
     loss = net.get('Layer.outputs.loss')
-    assert loss.shape == (2, 3, 1)
-    assert np.allclose(loss[..., 0], 0.5 * ((x - t) ** 2).sum(axis=(2, 3)))
+    assert loss.shape == (2, 3, 2, 2)   # per dimension since 0.5
+    assert np.allclose(loss, 0.5 * (x - t) ** 2)
 
 
 @pytest.mark.parametrize('importance', [1.0, 0.5])
@@ -222,24 +222,30 @@ def test_dropout_keeps_the_feature_shape():
 
 # -- validation ---------------------------------------------------------------
 
-@pytest.mark.parametrize('make, match', [
-    (lambda: L.FullyConnected(10, activation='relu'),
-     r"FullyConnected: unknown activation 'relu'"),
-    (lambda: L.FullyConnected(0), r'FullyConnected: size'),
-    (lambda: L.FullyConnected('10'), r'FullyConnected: size'),
-    (lambda: L.FullyConnected((3, -1)), r'FullyConnected: size'),
-    (lambda: L.Dropout(1.0), r'Dropout: drop_prob'),
-    (lambda: L.Dropout(-0.1), r'Dropout: drop_prob'),
-    (lambda: L.Loss(importance='high'), r'Loss: importance'),
-    (lambda: L.Convolution2D(0, 3), r'Convolution2D: num_filters'),
-    (lambda: L.Convolution2D(4, (3, 3, 3)), r'Convolution2D: kernel_size'),
-    (lambda: L.Convolution2D(4, 3, stride=0), r'Convolution2D: stride'),
-    (lambda: L.Convolution2D(4, 3, padding=-1), r'Convolution2D: padding'),
-    (lambda: L.Convolution2D(4, 3, activation='soft'),
-     r"Convolution2D: unknown activation 'soft'"),
+@pytest.mark.parametrize('make, layer, match', [
+    (lambda: L.FullyConnected(10, activation='relu'), 'FullyConnected',
+     r"argument 'activation'.*'relu'"),
+    (lambda: L.FullyConnected(0), 'FullyConnected', r"argument 'size'"),
+    (lambda: L.FullyConnected('10'), 'FullyConnected', r"argument 'size'"),
+    (lambda: L.FullyConnected((3, -1)), 'FullyConnected',
+     r"argument 'size'"),
+    (lambda: L.Dropout(1.0), 'Dropout', r"argument 'drop_prob'"),
+    (lambda: L.Dropout(-0.1), 'Dropout', r"argument 'drop_prob'"),
+    (lambda: L.Loss(importance='high'), 'Loss', r"argument 'importance'"),
+    (lambda: L.Convolution2D(0, 3), 'Convolution2D',
+     r"argument 'num_filters'"),
+    (lambda: L.Convolution2D(4, (3, 3, 3)), 'Convolution2D',
+     r"argument 'kernel_size'"),
+    (lambda: L.Convolution2D(4, 3, stride=0), 'Convolution2D',
+     r"argument 'stride'"),
+    (lambda: L.Convolution2D(4, 3, padding=-1), 'Convolution2D',
+     r"argument 'padding'"),
+    (lambda: L.Convolution2D(4, 3, activation='soft'), 'Convolution2D',
+     r"argument 'activation'.*'soft'"),
 ])
-def test_construction_errors(make, match):
-    with pytest.raises(ValueError, match=match):
+def test_construction_errors(make, layer, match):
+    with pytest.raises(ValueError,
+                       match=layer + r" layer \(unnamed\): " + match):
         make()
 
 
@@ -259,9 +265,9 @@ def _architecture(layer_description, in_shapes):
 
 @pytest.mark.parametrize('description, in_shapes, match', [
     ({'@type': 'FullyConnected', 'size': 3, 'activation': 'foo'},
-     {'default': [4]}, r"FullyConnected layer 'Bad': unknown activation"),
+     {'default': [4]}, r"FullyConnected layer 'Bad': argument 'activation'"),
     ({'@type': 'Dropout', 'drop_prob': 2}, {'default': [4]},
-     r"Dropout layer 'Bad': drop_prob"),
+     r"Dropout layer 'Bad': argument 'drop_prob'"),
     ({'@type': 'SoftmaxCE'}, {'default': [4], 'targets': [4]},
      r"SoftmaxCE layer 'Bad': input 'targets'"),
     ({'@type': 'SigmoidCE'}, {'default': [4], 'targets': [3]},

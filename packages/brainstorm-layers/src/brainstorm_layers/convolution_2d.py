@@ -1,10 +1,14 @@
 """Convolution2D: a 2D convolution of (T, B, H, W, C) images and an
 activation function."""
 from collections import OrderedDict
-from numbers import Integral
 
 from brainstorm.layers import (BufferStructure, Layer, StructureTemplate,
                                construction_function)
+
+from brainstorm_layers._checks import (Argument, check_arguments,
+                                       check_window_fits, describe_options,
+                                       int_at_least, int_pair, one_of,
+                                       positive_int)
 
 # activation -> (forward operation, derivative operation) of the handler
 ACTIVATIONS = {'linear': None,
@@ -12,39 +16,14 @@ ACTIVATIONS = {'linear': None,
                'sigmoid': ('sigmoid', 'sigmoid_deriv'),
                'tanh': ('tanh', 'tanh_deriv')}
 
-
-def _is_int(value, minimum):
-    return isinstance(value, Integral) and not isinstance(value, bool) and \
-        value >= minimum
-
-
-def _pair(value):
-    """``value`` as a pair of positive ints, or None if it is not one."""
-    if _is_int(value, 1):
-        return (int(value), int(value))
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            _is_int(v, 1) for v in value):
-        return (int(value[0]), int(value[1]))
-    return None
-
-
-def _problems(num_filters, kernel_size, stride, padding, activation):
-    """Messages for every invalid argument."""
-    problems = []
-    if not _is_int(num_filters, 1):
-        problems.append('num_filters must be a positive int, got {!r}'.format(
-            num_filters))
-    for what, value in (('kernel_size', kernel_size), ('stride', stride)):
-        if _pair(value) is None:
-            problems.append('{} must be a positive int or a pair of them, '
-                            'got {!r}'.format(what, value))
-    if not _is_int(padding, 0):
-        problems.append('padding must be an int >= 0, got {!r}'.format(
-            padding))
-    if activation not in ACTIVATIONS:
-        problems.append('unknown activation {!r} (choose from {})'.format(
-            activation, ', '.join(sorted(ACTIVATIONS))))
-    return problems
+_PAIR = 'a positive int or a pair (tuple/list) of positive ints'
+ARGUMENTS = OrderedDict(
+    num_filters=Argument('a positive int', positive_int),
+    kernel_size=Argument(_PAIR, int_pair),
+    stride=Argument(_PAIR, int_pair, default=(1, 1)),
+    padding=Argument('an int >= 0', int_at_least(0), default=0),
+    activation=Argument(describe_options(sorted(ACTIVATIONS)),
+                        one_of(*sorted(ACTIVATIONS)), default='rel'))
 
 
 class Convolution2DLayerImpl(Layer):
@@ -62,26 +41,18 @@ class Convolution2DLayerImpl(Layer):
                        'activation'}
 
     def setup(self, kwargs, in_shapes):
-        num_filters = kwargs.get('num_filters')
-        kernel_size = kwargs.get('kernel_size')
-        stride = kwargs.get('stride', (1, 1))
-        padding = kwargs.get('padding', 0)
-        self.activation = kwargs.get('activation', 'rel')
-        problems = _problems(num_filters, kernel_size, stride, padding,
-                             self.activation)
-        if problems:
-            raise self.error('; '.join(problems))
-        self.num_filters = int(num_filters)
-        self.kernel_size = _pair(kernel_size)
-        self.stride = _pair(stride)
-        self.padding = int(padding)
+        args = check_arguments(self.get_layer_type(), self.name, kwargs,
+                               ARGUMENTS)
+        self.activation = args['activation']
+        self.num_filters = args['num_filters']
+        self.kernel_size = args['kernel_size']
+        self.stride = args['stride']
+        self.padding = args['padding']
         height, width, channels = in_shapes['default'].feature_shape
+        check_window_fits(self, 'kernel', self.kernel_size, self.padding,
+                          in_shapes['default'])
         kh, kw = self.kernel_size
         p = self.padding
-        if height + 2 * p < kh or width + 2 * p < kw:
-            raise self.error(
-                'kernel {}x{} does not fit inputs of {}x{} pixels with '
-                'padding {}'.format(kh, kw, height, width, p))
         out_h = (height + 2 * p - kh) // self.stride[0] + 1
         out_w = (width + 2 * p - kw) // self.stride[1] + 1
         out_shape = ('T', 'B', out_h, out_w, self.num_filters)
@@ -149,7 +120,7 @@ def Convolution2D(num_filters, kernel_size, stride=(1, 1), padding=0,
     name : str, optional
         Layer name.
     """
-    problems = _problems(num_filters, kernel_size, stride, padding,
-                         activation)
-    if problems:
-        raise ValueError('Convolution2D: ' + '; '.join(problems))
+    check_arguments('Convolution2D', name, {
+        'num_filters': num_filters, 'kernel_size': kernel_size,
+        'stride': stride, 'padding': padding, 'activation': activation},
+        ARGUMENTS)

@@ -1,13 +1,14 @@
 """Dropout: randomly zero inputs during training (inverted dropout)."""
 from collections import OrderedDict
-from numbers import Real
 
 from brainstorm.layers import (BufferStructure, Layer, StructureTemplate,
                                construction_function)
 
+from brainstorm_layers._checks import Argument, check_arguments, real_in
 
-def _valid_prob(p):
-    return isinstance(p, Real) and not isinstance(p, bool) and 0 <= p < 1
+ARGUMENTS = OrderedDict(
+    drop_prob=Argument('a number in [0, 1)',
+                       real_in(0.0, 1.0, high_closed=False), default=0.5))
 
 
 class DropoutLayerImpl(Layer):
@@ -23,10 +24,8 @@ class DropoutLayerImpl(Layer):
     expected_kwargs = {'drop_prob'}
 
     def setup(self, kwargs, in_shapes):
-        self.drop_prob = kwargs.get('drop_prob', 0.5)
-        if not _valid_prob(self.drop_prob):
-            raise self.error('drop_prob must be a number in [0, 1), got '
-                             '{!r}'.format(self.drop_prob))
+        self.drop_prob = check_arguments(self.get_layer_type(), self.name,
+                                         kwargs, ARGUMENTS)['drop_prob']
         shape = in_shapes['default'].feature_shape
         outputs = OrderedDict(default=BufferStructure('T', 'B', *shape))
         internals = OrderedDict(mask=BufferStructure('T', 'B', *shape))
@@ -66,6 +65,4 @@ def Dropout(drop_prob=0.5, name=None):
     name : str, optional
         Layer name.
     """
-    if not _valid_prob(drop_prob):
-        raise ValueError('Dropout: drop_prob must be a number in [0, 1), got '
-                         '{!r}'.format(drop_prob))
+    check_arguments('Dropout', name, {'drop_prob': drop_prob}, ARGUMENTS)

@@ -1,12 +1,15 @@
 """FullyConnected: an affine map of the (flattened) inputs and an
 activation function."""
 from collections import OrderedDict
-from numbers import Integral
 
 import numpy as np
 
 from brainstorm.layers import (BufferStructure, Layer, StructureTemplate,
                                construction_function)
+
+from brainstorm_layers._checks import (Argument, check_arguments,
+                                       describe_options, one_of,
+                                       positive_shape)
 
 # activation -> (forward operation, derivative operation) of the handler
 ACTIVATIONS = {'linear': None,
@@ -14,17 +17,11 @@ ACTIVATIONS = {'linear': None,
                'sigmoid': ('sigmoid', 'sigmoid_deriv'),
                'tanh': ('tanh', 'tanh_deriv')}
 
-
-def _size_shape(size):
-    """The output feature shape for ``size`` (an int or a shape), or None if
-    it is not a valid size."""
-    if isinstance(size, Integral) and not isinstance(size, bool):
-        return (int(size),) if size > 0 else None
-    if isinstance(size, (tuple, list)) and size and all(
-            isinstance(s, Integral) and not isinstance(s, bool) and s > 0
-            for s in size):
-        return tuple(int(s) for s in size)
-    return None
+ARGUMENTS = OrderedDict(
+    size=Argument('a positive int or a non-empty tuple/list of positive '
+                  'ints', positive_shape),
+    activation=Argument(describe_options(sorted(ACTIVATIONS)),
+                        one_of(*sorted(ACTIVATIONS)), default='rel'))
 
 
 class FullyConnectedLayerImpl(Layer):
@@ -40,15 +37,10 @@ class FullyConnectedLayerImpl(Layer):
     expected_kwargs = {'size', 'activation'}
 
     def setup(self, kwargs, in_shapes):
-        self.activation = kwargs.get('activation', 'rel')
-        if self.activation not in ACTIVATIONS:
-            raise self.error('unknown activation {!r} (choose from {})'.format(
-                self.activation, ', '.join(sorted(ACTIVATIONS))))
-        out_shape = _size_shape(kwargs.get('size'))
-        if out_shape is None:
-            raise self.error('size must be a positive int or a shape of '
-                             'positive ints, got {!r}'.format(
-                                 kwargs.get('size')))
+        args = check_arguments(self.get_layer_type(), self.name, kwargs,
+                               ARGUMENTS)
+        self.activation = args['activation']
+        out_shape = args['size']
         self.n_in = in_shapes['default'].feature_size
         self.n_out = int(np.prod(out_shape))
         outputs = OrderedDict(default=BufferStructure('T', 'B', *out_shape))
@@ -120,10 +112,5 @@ def FullyConnected(size, activation='rel', name=None):
     name : str, optional
         Layer name.
     """
-    if _size_shape(size) is None:
-        raise ValueError('FullyConnected: size must be a positive int or a '
-                         'shape of positive ints, got {!r}'.format(size))
-    if activation not in ACTIVATIONS:
-        raise ValueError('FullyConnected: unknown activation {!r} (choose '
-                         'from {})'.format(activation,
-                                           ', '.join(sorted(ACTIVATIONS))))
+    check_arguments('FullyConnected', name,
+                    {'size': size, 'activation': activation}, ARGUMENTS)

@@ -1,10 +1,14 @@
 """Loss: marks a value to be minimised."""
 from collections import OrderedDict
-from numbers import Real
 
 from brainstorm.layers import (BufferStructure, Layer, StructureTemplate,
                                construction_function)
 from brainstorm.structure.buffer_structure import BATCH_SIZED, TIME_SIZED
+
+from brainstorm_layers._checks import Argument, check_arguments, finite_real
+
+ARGUMENTS = OrderedDict(
+    importance=Argument('a finite real number', finite_real, default=1.0))
 
 
 class _TimeOrBatchSized(StructureTemplate):
@@ -18,10 +22,6 @@ class _TimeOrBatchSized(StructureTemplate):
 
     def __repr__(self):
         return "('T', 'B', ...) or ('B', ...)"
-
-
-def _valid_importance(value):
-    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 class LossLayerImpl(Layer):
@@ -39,10 +39,8 @@ class LossLayerImpl(Layer):
     is_loss_layer = True
 
     def setup(self, kwargs, in_shapes):
-        self.importance = kwargs.get('importance', 1.0)
-        if not _valid_importance(self.importance):
-            raise self.error('importance must be a number, got {!r}'.format(
-                self.importance))
+        self.importance = check_arguments(self.get_layer_type(), self.name,
+                                          kwargs, ARGUMENTS)['importance']
         self.batch_axis = 1 if in_shapes['default'].buffer_type == \
             TIME_SIZED else 0
         outputs = OrderedDict(loss=BufferStructure(1))
@@ -75,10 +73,8 @@ def Loss(importance=1.0, name=None):
     Parameters
     ----------
     importance : float
-        Weight of this loss (default 1.0).
+        Weight of this loss, a finite number (default 1.0).
     name : str, optional
         Layer name.
     """
-    if not _valid_importance(importance):
-        raise ValueError('Loss: importance must be a number, got {!r}'.format(
-            importance))
+    check_arguments('Loss', name, {'importance': importance}, ARGUMENTS)

@@ -15,8 +15,27 @@ def brainstorm_layers():
     from brainstorm_layers.sigmoid_ce import SigmoidCE
     from brainstorm_layers.softmax_ce import SoftmaxCE
     from brainstorm_layers.squared_error import SquaredError
+    from brainstorm_layers.squared_loss import SquaredLoss
+    from brainstorm_layers.squared_difference import SquaredDifference
+    from brainstorm_layers.binomial_cross_entropy import BinomialCrossEntropy
+    from brainstorm_layers.recurrent import Recurrent
+    from brainstorm_layers.lstm import Lstm
+    from brainstorm_layers.clockwork import Clockwork
+    from brainstorm_layers.clockwork_lstm import ClockworkLstm
+    from brainstorm_layers.batch_norm import BatchNorm
+    from brainstorm_layers.deltas_scaling import DeltasScaling
+    from brainstorm_layers.elementwise import Elementwise
+    from brainstorm_layers.highway import Highway
+    from brainstorm_layers.l1_decay import L1Decay
+    from brainstorm_layers.l2_decay import L2Decay
+    from brainstorm_layers.merge import Merge
+    from brainstorm_layers.noop import NoOp
     return [FullyConnected, Dropout, SoftmaxCE, SigmoidCE, SquaredError,
-            Loss, Mask, Convolution2D, Pooling2D]
+            Loss, Mask, Convolution2D, Pooling2D,
+            SquaredLoss, SquaredDifference, BinomialCrossEntropy,
+            Recurrent, Lstm, Clockwork, ClockworkLstm,
+            BatchNorm, Highway, Elementwise, Merge, NoOp, DeltasScaling,
+            L1Decay, L2Decay]
 
 
 @hookimpl

@@ -1,19 +1,35 @@
 """Pooling2D: max or average pooling over (T, B, H, W, C) images."""
 from collections import OrderedDict
 
-from brainstorm.layers import (BufferStructure, Layer, StructureTemplate,
-                               construction_function)
+from brainstorm.layers import (BufferStructure, Layer, LayerValidationError,
+                               StructureTemplate, construction_function)
+
+from brainstorm_layers._checks import (Argument, check_arguments,
+                                       check_window_fits, describe_options,
+                                       int_at_least, int_pair, layer_label,
+                                       one_of)
+
+_PAIR = 'a positive int or a pair (tuple/list) of positive ints'
+TYPES = ('max', 'avg')
+ARGUMENTS = OrderedDict(
+    kernel_size=Argument(_PAIR, int_pair),
+    type=Argument(describe_options(TYPES), one_of(*TYPES), default='max'),
+    stride=Argument(_PAIR, int_pair, default=(1, 1)),
+    padding=Argument('an int >= 0', int_at_least(0), default=0))
 
 
-def _pair(value, what):
-    if isinstance(value, int):
-        value = (value, value)
-    value = tuple(value)
-    if len(value) != 2 or not all(isinstance(v, int) and v > 0
-                                  for v in value):
-        raise ValueError('Pooling2D: {} must be a positive int or a pair of '
-                         'them, got {!r}'.format(what, value))
-    return value
+def _check(name, given):
+    """The checked arguments; also padding < kernel size for max pooling
+    (a window entirely in the padding would have no maximum)."""
+    args = check_arguments('Pooling2D', name, given, ARGUMENTS)
+    if args['type'] == 'max' and args['padding'] >= min(args['kernel_size']):
+        raise LayerValidationError(
+            "{}: argument 'padding': expected an int < {} (the smaller side "
+            "of the kernel {}x{}) for max pooling, but received {!r}".format(
+                layer_label('Pooling2D', name), min(args['kernel_size']),
+                args['kernel_size'][0], args['kernel_size'][1],
+                args['padding']))
+    return args
 
 
 class Pooling2DLayerImpl(Layer):
@@ -24,23 +40,16 @@ class Pooling2DLayerImpl(Layer):
     expected_kwargs = {'kernel_size', 'type', 'stride', 'padding'}
 
     def setup(self, kwargs, in_shapes):
-        self.kernel_size = _pair(kwargs['kernel_size'], 'kernel_size')
-        self.stride = _pair(kwargs.get('stride', (1, 1)), 'stride')
-        self.padding = int(kwargs.get('padding', 0))
-        self.type = kwargs.get('type', 'max')
-        if self.type not in ('max', 'avg'):
-            raise self.error("type must be 'max' or 'avg', got {!r}".format(
-                self.type))
+        args = _check(self.name, kwargs)
+        self.kernel_size = args['kernel_size']
+        self.stride = args['stride']
+        self.padding = args['padding']
+        self.type = args['type']
         height, width, channels = in_shapes['default'].feature_shape
+        check_window_fits(self, 'kernel', self.kernel_size, self.padding,
+                          in_shapes['default'])
         kh, kw = self.kernel_size
         p = self.padding
-        if height + 2 * p < kh or width + 2 * p < kw:
-            raise self.error(
-                'kernel {} does not fit the input of {}x{} (padding {})'
-                .format(self.kernel_size, height, width, p))
-        if p >= min(kh, kw) and self.type == 'max':
-            raise self.error('padding {} must be smaller than the kernel {} '
-                             'for max pooling'.format(p, self.kernel_size))
         out_h = (height + 2 * p - kh) // self.stride[0] + 1
         out_w = (width + 2 * p - kw) // self.stride[1] + 1
         shape = ('T', 'B', out_h, out_w, channels)
@@ -94,13 +103,10 @@ def Pooling2D(kernel_size, type='max', stride=(1, 1), padding=0, name=None):
     stride : int or tuple[int, int]
         Step between windows (default (1, 1)).
     padding : int
-        Zero padding on all four sides.
+        Zero padding on all four sides (default 0); smaller than the
+        kernel for max pooling.
+    name : str, optional
+        Layer name.
     """
-    _pair(kernel_size, 'kernel_size')
-    _pair(stride, 'stride')
-    if type not in ('max', 'avg'):
-        raise ValueError("Pooling2D: type must be 'max' or 'avg', got "
-                         "{!r}".format(type))
-    if not isinstance(padding, int) or padding < 0:
-        raise ValueError('Pooling2D: padding must be an int >= 0, got '
-                         '{!r}'.format(padding))
+    _check(name, {'kernel_size': kernel_size, 'type': type,
+                  'stride': stride, 'padding': padding})

@@ -1,52 +1,39 @@
 """SoftmaxCE: softmax outputs and cross-entropy against class indices."""
-from collections import OrderedDict
-
 import numpy as np
 
-from brainstorm.layers import (BufferStructure, Layer, StructureTemplate,
-                               construction_function)
+from brainstorm.layers import construction_function
+
+from brainstorm_layers._checks import shape_message
+from brainstorm_layers._targets import TargetsLayer
 
 
-class SoftmaxCELayerImpl(Layer):
+class SoftmaxCELayerImpl(TargetsLayer):
     """Softmax over the last feature axis and the cross-entropy loss.
 
     Inputs ``default`` (T, B, ..., K) and ``targets`` (T, B, ..., 1) holding
     class indices in [0, K). Outputs ``predictions`` (the softmax, same
-    shape as ``default``) and ``loss`` (T, B, ..., 1) = ``-log p[target]``
-    per sample (probabilities are clipped to the smallest positive number
-    of the dtype before the log). The deltas of the loss are back-propagated
-    to ``default``; ``targets`` get none and ``predictions`` take none.
+    shape as ``default``; 'probabilities' before 0.5) and ``loss``
+    (T, B, ..., 1) = ``-log p[target]`` per sample (probabilities are
+    clipped to the smallest positive number of the dtype before the log).
+    The deltas of the loss are back-propagated to ``default``; ``targets``
+    get none and ``predictions`` take none.
     """
 
-    expected_inputs = {'default': StructureTemplate('T', 'B', '...'),
-                       'targets': StructureTemplate('T', 'B', '...')}
-    computes_no_input_deltas_for = ('targets',)
-    takes_no_output_deltas_from = ('predictions',)
+    targets_note = ("one class index per sample: the shape of input "
+                    "'default' with a last dimension of 1")
 
-    def setup(self, kwargs, in_shapes):
-        shape = in_shapes['default'].feature_shape
-        if not shape:
-            raise self.error("input 'default' needs at least one feature "
-                             'dimension (the classes)')
-        expected = shape[:-1] + (1,)
-        if in_shapes['targets'].feature_shape != expected:
-            raise self.error(
-                "input 'targets' must hold one class index per sample, shape "
-                "{} for inputs of shape {}, but receives {}".format(
-                    ('T', 'B') + expected, ('T', 'B') + shape,
-                    in_shapes['targets'].shape))
-        self.n_classes = shape[-1]
-        outputs = OrderedDict(
-            predictions=BufferStructure('T', 'B', *shape),
-            loss=BufferStructure('T', 'B', *expected))
-        self._onehot = None
-        return outputs, OrderedDict(), OrderedDict()
+    def targets_feature_shape(self, feature_shape):
+        if not feature_shape:
+            raise self.error(shape_message(
+                'default', ('T', 'B', 'K'), ('T', 'B') + feature_shape,
+                'at least one feature dimension: the K classes'))
+        return feature_shape[:-1] + (1,)
 
-    def set_handler(self, handler):
-        super().set_handler(handler)
-        self._onehot = None
+    def loss_feature_shape(self, feature_shape):
+        return feature_shape[:-1] + (1,)
 
-    def _rows(self, array):
+    @staticmethod
+    def _rows(array):
         return array.reshape((-1, array.shape[-1]))
 
     def forward_pass(self, buffers, training_pass=True):
@@ -60,26 +47,25 @@ class SoftmaxCELayerImpl(Layer):
         h.mult_st(-1.0, loss, loss)
 
     def backward_pass(self, buffers):
-        if not self.input_deltas_needed.get('default', True):
+        if not self.default_deltas_needed:
             return
         h = self.handler
         p = self._rows(buffers.outputs.predictions)
-        if self._onehot is None or self._onehot.shape != p.shape:
-            self._onehot = h.allocate(p.shape)
-        diff = self._onehot
+        diff = self._scratch('onehot', p.shape)
         h.binarize_v(self._rows(buffers.inputs.targets), diff)
-        h.subtract_tt(p, diff, diff)
+        h.subtract_tt(p, diff, diff)                       # p - onehot(t)
         h.mult_add_mv(diff, self._rows(buffers.output_deltas.loss),
                       self._rows(buffers.input_deltas.default))
 
 
 @construction_function(SoftmaxCELayerImpl)
 def SoftmaxCE(name=None):
-    """Softmax output layer with cross-entropy loss.
+    """Softmax output layer with cross-entropy loss (single-label
+    classification).
 
-    Connect the class indices to its ``targets`` input (shape (T, B, 1))
-    and its ``loss`` output to a Loss layer; ``predictions`` holds the
-    class probabilities.
+    Connect the class indices to its ``targets`` input (shape (T, B, 1),
+    or (T, B, ..., 1) for inputs (T, B, ..., K)) and its ``loss`` output to
+    a Loss layer; ``predictions`` holds the class probabilities.
 
     Parameters
     ----------
