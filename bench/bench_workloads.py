@@ -4,10 +4,11 @@ torch is installed, the same network in PyTorch CPU, side by side in one run.
 
 One training step = provide_external_data + forward_pass(training_pass=True)
 + backward_pass + one MomentumStepper update (learning_rate 0.01, momentum
-0.9). Reported: samples/s and ms/step, the median of several timed blocks
+0.9). Reported: samples/s (a sequence of the lstm workload counts as one
+sample) and ms/step, the median of several timed blocks
 after a warm-up, and the ratio brainstorm / PyTorch.
 
-    python bench/bench_workloads.py [mlp] [--blocks 7] [--steps 30]
+    python bench/bench_workloads.py [mlp] [cnn] [lstm] [--blocks 7] [--steps N]
 """
 import argparse
 import os
@@ -75,8 +76,52 @@ def cnn_torch(batch, torch):
     return model, x, y
 
 
+def _symbols(batch, time_steps=100, n_symbols=205):
+    rnd = np.random.RandomState(0)
+    return rnd.randint(0, n_symbols, (time_steps + 1, batch))
+
+
+def lstm_brainstorm(batch):
+    inp, out = bs.tools.get_in_out_layers('classification', 205, 205)
+    net = bs.Network.from_layer(inp >> bs.layers.Lstm(512) >> out)
+    net.initialize(bs.initializers.Gaussian(0.01))
+    symbols = _symbols(batch)
+    one_hot = np.eye(205, dtype=np.float32)[symbols[:-1]]
+    data = {'default': one_hot,
+            'targets': symbols[1:, :, None].astype(np.float32)}
+    return net, data
+
+
+class _TorchLstm:
+    """nn.LSTM(205, 512) and a Linear(512, 205) on every time step."""
+
+    def __init__(self, torch):
+        self.lstm = torch.nn.LSTM(205, 512)
+        self.fc = torch.nn.Linear(512, 205)
+
+    def parameters(self):
+        return list(self.lstm.parameters()) + list(self.fc.parameters())
+
+    def train(self):
+        self.lstm.train()
+        self.fc.train()
+
+    def __call__(self, x):
+        hidden, _ = self.lstm(x)
+        return self.fc(hidden).reshape(-1, 205)
+
+
+def lstm_torch(batch, torch):
+    symbols = torch.from_numpy(_symbols(batch))
+    x = torch.nn.functional.one_hot(symbols[:-1], 205).float()
+    y = symbols[1:].reshape(-1)
+    return _TorchLstm(torch), x, y
+
+
+# name: (brainstorm network and data, torch model and data, samples per step)
 WORKLOADS = {'mlp': (mlp_brainstorm, mlp_torch, 100),
-             'cnn': (cnn_brainstorm, cnn_torch, 100)}
+             'cnn': (cnn_brainstorm, cnn_torch, 100),
+             'lstm': (lstm_brainstorm, lstm_torch, 50)}
 
 
 def bs_step_function(make, batch):
@@ -106,26 +151,32 @@ def torch_step_function(make, batch, threads):
     return step
 
 
-def time_interleaved(steps_by_name, blocks, steps, settle=0.5):
+def time_interleaved(steps_by_name, blocks, steps=None, settle=0.5,
+                     block_seconds=1.0):
     """Median seconds per step of each step function.
 
     The contenders take turns, one timed block each per round, so that the
     drift of a shared machine (clock frequency, neighbours) falls on all of
     them alike. After each switch a contender first runs untimed for
-    ``settle`` seconds: the thread pools of the BLAS library and of PyTorch
-    keep spinning for a while after their last call and would otherwise
-    steal the cores from whichever runs next.
+    ``settle`` seconds (at least one step): the thread pools of the BLAS
+    library and of PyTorch keep spinning for a while after their last call
+    and would otherwise steal the cores from whichever runs next. A timed
+    block has ``steps`` steps, or (None) as many as fill about
+    ``block_seconds``, judged from the settling steps.
     """
     times = {name: [] for name in steps_by_name}
     for _ in range(blocks):
         for name, step in steps_by_name.items():
-            until = time.perf_counter() + settle
-            while time.perf_counter() < until:
+            start, done = time.perf_counter(), 0
+            while done == 0 or time.perf_counter() < start + settle:
                 step()
+                done += 1
+            per_step = (time.perf_counter() - start) / done
+            n = steps or max(2, int(round(block_seconds / per_step)))
             start = time.perf_counter()
-            for _ in range(steps):
+            for _ in range(n):
                 step()
-            times[name].append((time.perf_counter() - start) / steps)
+            times[name].append((time.perf_counter() - start) / n)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -134,8 +185,11 @@ def main(argv=None):
     parser.add_argument('workloads', nargs='*', metavar='workload',
                         help='one of {} (default: all)'.format(
                             ', '.join(sorted(WORKLOADS))))
-    parser.add_argument('--blocks', type=int, default=7)
-    parser.add_argument('--steps', type=int, default=30)
+    parser.add_argument('--blocks', type=int, default=7,
+                        help='timed blocks per contender (default 7)')
+    parser.add_argument('--steps', type=int, default=None,
+                        help='steps per timed block (default: about one '
+                             'second of steps)')
     parser.add_argument('--threads', type=int,
                         default=len(os.sched_getaffinity(0)))
     args = parser.parse_args(argv)

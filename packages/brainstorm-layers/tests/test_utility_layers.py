@@ -44,7 +44,7 @@ def _net(layer, shapes):
     return net
 
 
-def _run(layer, data, training_pass=False, name='Layer'):
+def _run(layer, data, training_pass=False):
     net = _net(layer, {k: v.shape[2:] for k, v in data.items()})
     net.provide_external_data(data)
     net.forward_pass(training_pass=training_pass)
@@ -170,7 +170,8 @@ def test_batch_norm_in_a_network():
     bn = BatchNorm(name='BN')
     out = FullyConnected(2, activation='tanh', name='Out')
     inp >> hid >> bn >> out >> Loss(name='L')
-    bn >> L2Decay(name='Decay') - 'loss' >> Loss(importance=0.1, name='Penalty')
+    bn >> L2Decay(name='Decay') - 'loss' >> Loss(importance=0.1,
+                                                 name='Penalty')
     net = bs.Network.from_layer(inp)
     net.initialize(bs.initializers.Gaussian(0.5),
                    BN={'gamma': 1.0, 'beta': 0.0, 'mu': 0.0, 'sigma': 1.0})
