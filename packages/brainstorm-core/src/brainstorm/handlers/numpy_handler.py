@@ -338,8 +338,13 @@ class NumpyHandler(Handler):
         n, h, w, c = inputs.shape
         _, ho, wo, _ = outputs.shape
         best = np.full((n, ho, wo, c), -np.inf, dtype=inputs.dtype)
-        # offset of the best tap: row * w + col relative to the window origin
-        offset = np.full((n, ho, wo, c), -1, dtype=np.int32)
+        # offset of the best tap: row * w + col relative to the window
+        # origin. Taps are visited in increasing offset order, so "take the
+        # new offset where the value is strictly greater" is a maximum of
+        # the offset and better * offset: branch-free, unlike a masked copy
+        # (a random mask made copyto three times slower).
+        offset = np.zeros((n, ho, wo, c), dtype=np.int32)
+        candidate = np.empty((n, ho, wo, c), dtype=np.int32)
         better = np.empty((n, ho, wo, c), dtype=bool)
         for i in range(kh):
             rows = _taps(i, padding, sh, ho, h)
@@ -349,16 +354,17 @@ class NumpyHandler(Handler):
                 cols = _taps(j, padding, sw, wo, w)
                 if cols is None:
                     continue
+                where = (slice(None), rows[1], cols[1])
                 values = inputs[:, rows[0], cols[0]]
-                b = best[:, rows[1], cols[1]]
-                np.greater(values, b, out=better[:, rows[1], cols[1]])
-                np.copyto(offset[:, rows[1], cols[1]], i * w + j,
-                          where=better[:, rows[1], cols[1]])
-                np.maximum(b, values, out=b)
+                np.greater(values, best[where], out=better[where])
+                np.multiply(better[where], i * w + j, out=candidate[where])
+                np.maximum(offset[where], candidate[where],
+                           out=offset[where])
+                np.maximum(best[where], values, out=best[where])
         row0 = np.arange(ho) * sh - padding
         col0 = np.arange(wo) * sw - padding
         base = (row0[:, None] * w + col0[None, :])[None, :, :, None]
-        missing = offset < 0
+        missing = np.isneginf(best)
         if missing.any():
             # windows without a value above -inf: take their first position
             # inside the image, or -1 (and output 0) if they have none
