@@ -123,6 +123,11 @@ CONV_CONFIGS = [
     (2, 4, 4, 1, 2, 1, 1, 0, (1, 1)),
     (1, 7, 6, 2, 3, 3, 3, 1, (2, 2)),
     (1, 5, 5, 2, 2, 2, 2, 1, (3, 3)),
+    # stride 1: input deltas as one product (F <= 2C, padding < kernel) ...
+    (2, 5, 6, 3, 4, 3, 2, 1, (1, 1)),
+    # ... or per kernel tap (F > 2C; padding as large as the kernel)
+    (1, 4, 5, 1, 3, 3, 3, 1, (1, 1)),
+    (1, 3, 3, 2, 2, 2, 2, 2, (1, 1)),
 ]
 # (N, H, W, C, kh, kw, padding, stride)
 POOL_CONFIGS = [
@@ -670,3 +675,39 @@ def test_same_seed_same_masks():
     second = h.zeros((10, 10))
     h.fill_gaussian(0, 1, second)
     np.testing.assert_array_equal(first, second)
+
+
+def test_threaded_image_operations_equal_the_single_threaded_ones():
+    """Work split over the batch on several threads gives the same numbers
+    (the batches here are large enough to be split)."""
+    rng = np.random.RandomState(5)
+    one, three = NumpyHandler(num_threads=1), NumpyHandler(num_threads=3)
+    assert three.num_threads == 3
+    x = rng.randn(9, 30, 30, 16).astype(np.float32)
+    w = rng.randn(16, 5, 5, 16).astype(np.float32)
+    b = rng.randn(16).astype(np.float32)
+    dy = rng.randn(9, 30, 30, 16).astype(np.float32)
+    results = []
+    for h in (one, three):
+        y = np.zeros((9, 30, 30, 16), np.float32)
+        h.conv2d_forward_batch(x, w, b, y, 2, (1, 1))
+        dx, dw, db = (np.zeros_like(x), np.zeros_like(w), np.zeros_like(b))
+        h.conv2d_backward_batch(x, w, 2, (1, 1), dx, dy, dw, db)
+        pooled = np.zeros((9, 14, 14, 16), np.float32)
+        argmax = np.zeros_like(pooled)
+        h.maxpool2d_forward_batch(x, (3, 3), pooled, 0, (2, 2), argmax)
+        dpool = np.zeros_like(x)
+        h.maxpool2d_backward_batch(x, (3, 3), pooled, 0, (2, 2), argmax,
+                                   dpool, pooled)
+        results.append((y, dx, dw, db, pooled, argmax, dpool))
+    for single, threaded in zip(*results):
+        np.testing.assert_allclose(threaded, single, rtol=1e-5, atol=1e-5)
+    expected, _ = pool_loops(x, (3, 3), 0, (2, 2), 'max')
+    np.testing.assert_array_equal(results[1][4], expected)
+
+
+def test_num_threads_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv('BRAINSTORM_NUM_THREADS', '3')
+    assert NumpyHandler().num_threads == 3
+    monkeypatch.delenv('BRAINSTORM_NUM_THREADS')
+    assert NumpyHandler().num_threads >= 1

@@ -1,4 +1,8 @@
 """The default handler: numpy arrays on the CPU."""
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -28,6 +32,34 @@ def _taps(offset, padding, stride, n_out, size):
             slice(lo, hi + 1))
 
 
+def default_num_threads():
+    """Threads the NumpyHandler splits its memory-bound image operations
+    over: ``$BRAINSTORM_NUM_THREADS`` if set, else the CPUs this process may
+    run on."""
+    value = os.environ.get('BRAINSTORM_NUM_THREADS', '').strip()
+    if value:
+        return max(1, int(value))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not on Linux
+        return os.cpu_count() or 1
+
+
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+# below this many elements per thread, handing work to a thread costs more
+# than it saves
+_MIN_ELEMENTS_PER_THREAD = 1 << 16
+
+
+def _pool(workers):
+    with _POOLS_LOCK:
+        if workers not in _POOLS:
+            _POOLS[workers] = ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix='brainstorm-numpy')
+        return _POOLS[workers]
+
+
 def _window_counts(size, kernel, padding, stride, n_out):
     """How many of the window positions of each output lie inside the
     input (along one axis)."""
@@ -46,18 +78,26 @@ class NumpyHandler(Handler):
     seed : int, optional
         Seed of the handler's random state ``rnd``; drawn from
         ``brainstorm.global_rnd`` if not given.
+    num_threads : int, optional
+        Threads for the memory-bound parts of convolution and pooling
+        (patch copies, pooling passes), each taking a share of the batch;
+        numpy releases the GIL in them. Default: ``default_num_threads()``.
+        Matrix products use BLAS's own threads either way.
     """
 
     array_type = np.ndarray
     context = 'numpy'
 
-    def __init__(self, dtype=np.float32, seed=None):
+    def __init__(self, dtype=np.float32, seed=None, num_threads=None):
         self.dtype = np.dtype(dtype)
+        self.num_threads = default_num_threads() if num_threads is None \
+            else max(1, int(num_threads))
         if self.dtype.kind != 'f':
             raise ValueError('NumpyHandler needs a floating point dtype, got '
                              '{}'.format(self.dtype))
         self.context = 'numpy'
         self.EMPTY = np.zeros(0, dtype=self.dtype)
+        self._scratch_buffers = {}
         self.rnd = global_rnd.create_random_state(seed)
 
     def __repr__(self):
@@ -264,24 +304,81 @@ class NumpyHandler(Handler):
         np.multiply(dy, slope, out=dx)
 
     # --------------------------------------------------------- images --
-    @staticmethod
-    def _im2col(inputs, kh, kw, padding, stride):
-        """(N * Ho * Wo, kh * kw * C) matrix of all image patches."""
+    def _over_batch(self, part, n, elements):
+        """Call ``part(batch_slice)`` on slices covering ``range(n)``, on
+        several threads when ``elements`` (the size of the work) is large.
+
+        The calling thread takes the first slice. ``part`` must only write
+        to its own slice of the batch and must not call ``_over_batch``.
+        """
+        count = min(self.num_threads, n,
+                    elements // _MIN_ELEMENTS_PER_THREAD)
+        if count <= 1:
+            part(slice(0, n))
+            return
+        step = -(-n // count)
+        slices = [slice(i, min(i + step, n)) for i in range(0, n, step)]
+        futures = [_pool(self.num_threads).submit(part, piece)
+                   for piece in slices[1:]]
+        try:
+            part(slices[0])
+        finally:
+            for future in futures:
+                future.result()
+
+    def _scratch(self, name, shape, dtype=None):
+        """Uninitialised array of ``shape`` in reusable memory, one buffer
+        per name and thread, valid until the next request of that name.
+
+        Temporaries of the image operations are large (the im2col matrix of
+        a batch is tens of MB); fresh allocations of that size are mapped
+        anew by the OS each time, and the page faults on first touch cost
+        about a quarter of a cnn training step.
+        """
+        dtype = self.dtype if dtype is None else np.dtype(dtype)
+        nbytes = int(np.prod(shape)) * dtype.itemsize
+        key = (threading.get_ident(), name)
+        buffer = self._scratch_buffers.get(key)
+        if buffer is None or buffer.size < nbytes:
+            buffer = np.empty(max(nbytes, 1), dtype=np.uint8)
+            self._scratch_buffers[key] = buffer
+        return buffer[:nbytes].view(dtype).reshape(shape)
+
+    def release_scratch(self):
+        """Free the reusable temporaries of the image operations."""
+        self._scratch_buffers.clear()
+
+    def _im2col(self, inputs, kh, kw, padding, stride):
+        """(N * Ho * Wo, kh * kw * C) matrix of all image patches, in
+        scratch memory (valid until the next ``_im2col``). ``padding`` is an
+        int or a (rows, columns) pair."""
         n, h, w, c = inputs.shape
         sh, sw = stride
-        ho = _output_size(h, kh, padding, sh)
-        wo = _output_size(w, kw, padding, sw)
-        if padding:
-            padded = np.zeros((n, h + 2 * padding, w + 2 * padding, c),
-                              dtype=inputs.dtype)
-            padded[:, padding:padding + h, padding:padding + w] = inputs
-        else:
-            padded = inputs
-        s_n, s_h, s_w, s_c = padded.strides
-        patches = as_strided(padded, shape=(n, ho, wo, kh, kw, c),
-                             strides=(s_n, s_h * sh, s_w * sw, s_h, s_w, s_c),
-                             writeable=False)
-        return patches.reshape(n * ho * wo, kh * kw * c)
+        ph, pw = (padding, padding) if np.ndim(padding) == 0 else padding
+        ho = _output_size(h, kh, ph, sh)
+        wo = _output_size(w, kw, pw, sw)
+        cols = self._scratch('im2col', (n, ho, wo, kh, kw, c), inputs.dtype)
+
+        def part(batch):
+            images = inputs[batch]
+            if ph or pw:
+                padded = self._scratch('padded', (len(images), h + 2 * ph,
+                                                  w + 2 * pw, c), inputs.dtype)
+                padded[:, :ph] = 0
+                padded[:, ph + h:] = 0
+                padded[:, ph:ph + h, :pw] = 0
+                padded[:, ph:ph + h, pw + w:] = 0
+                padded[:, ph:ph + h, pw:pw + w] = images
+            else:
+                padded = images
+            s_n, s_h, s_w, s_c = padded.strides
+            cols[batch] = as_strided(
+                padded, shape=(len(images), ho, wo, kh, kw, c),
+                strides=(s_n, s_h * sh, s_w * sw, s_h, s_w, s_c),
+                writeable=False)
+
+        self._over_batch(part, n, cols.size)
+        return cols.reshape(n * ho * wo, kh * kw * c)
 
     def conv2d_forward_batch(self, inputs, weights, bias, outputs, padding,
                              stride):
@@ -312,12 +409,40 @@ class NumpyHandler(Handler):
         bias_deltas += d_out.sum(axis=0)
         if in_deltas is None:
             return
-        # Kernel tap (i, j) read input pixel (o*s - p + i) for output o: its
-        # share of the input deltas is d_out @ W[:, i, j, :], added back to
-        # those pixels. One (N*Ho*Wo, F) x (F, C) product per tap keeps every
-        # operand contiguous (a single product into an (N*Ho*Wo, kh*kw*C)
-        # matrix needs a scatter with a stride of kh*kw*C, far slower).
-        contribution = np.empty((n, ho, wo, c), dtype=out_deltas.dtype)
+        if (tuple(stride) == (1, 1) and padding < kh and padding < kw
+                and n_filters <= 2 * c):
+            # Stride 1: the input deltas are the "full" convolution of the
+            # output deltas with the kernels flipped in space and filters
+            # and channels swapped: d_in[y, x] = sum over taps (i, j) of
+            # d_out[y + p - i, x + p - j] @ W[:, i, j, :]. Padding the
+            # output deltas by kernel - 1 - p makes it one im2col and one
+            # (N*H*W, kh*kw*F) x (kh*kw*F, C) product. Its patch copy grows
+            # with F, the per-tap adds below with C, hence the F <= 2C test
+            # (first layers with C = 3 take the per-tap path).
+            cols = self._im2col(out_deltas, kh, kw,
+                                (kh - 1 - padding, kw - 1 - padding), stride)
+            flipped = np.ascontiguousarray(
+                weights[:, ::-1, ::-1, :].transpose(1, 2, 0, 3)
+            ).reshape(-1, c)
+            if in_deltas.flags.c_contiguous \
+                    and in_deltas.dtype == flipped.dtype:
+                # in_deltas += cols @ flipped without a temporary matrix
+                in_flat = in_deltas.reshape(-1, c)
+                contribution = self._scratch('contribution', in_flat.shape,
+                                             in_deltas.dtype)
+                np.dot(cols, flipped, out=contribution)
+                in_flat += contribution
+            else:
+                in_deltas += np.dot(cols, flipped).reshape(in_deltas.shape)
+            return
+        # Other strides: kernel tap (i, j) read input pixel (o*s - p + i)
+        # for output o: its share of the input deltas is d_out @ W[:, i, j,
+        # :], added back to those pixels. One (N*Ho*Wo, F) x (F, C) product
+        # per tap keeps every operand contiguous (a single product into an
+        # (N*Ho*Wo, kh*kw*C) matrix needs a scatter with a stride of
+        # kh*kw*C, far slower).
+        contribution = self._scratch('contribution', (n, ho, wo, c),
+                                     out_deltas.dtype)
         flat = contribution.reshape(-1, c)
         for i in range(kh):
             rows = _taps(i, padding, sh, ho, h)
@@ -337,60 +462,93 @@ class NumpyHandler(Handler):
         sh, sw = stride
         n, h, w, c = inputs.shape
         _, ho, wo, _ = outputs.shape
-        best = np.full((n, ho, wo, c), -np.inf, dtype=inputs.dtype)
-        # offset of the best tap: row * w + col relative to the window
-        # origin. Taps are visited in increasing offset order, so "take the
-        # new offset where the value is strictly greater" is a maximum of
-        # the offset and better * offset: branch-free, unlike a masked copy
-        # (a random mask made copyto three times slower).
-        offset = np.zeros((n, ho, wo, c), dtype=np.int32)
-        candidate = np.empty((n, ho, wo, c), dtype=np.int32)
-        better = np.empty((n, ho, wo, c), dtype=bool)
-        for i in range(kh):
-            rows = _taps(i, padding, sh, ho, h)
-            if rows is None:
-                continue
-            for j in range(kw):
-                cols = _taps(j, padding, sw, wo, w)
-                if cols is None:
-                    continue
-                where = (slice(None), rows[1], cols[1])
-                values = inputs[:, rows[0], cols[0]]
-                np.greater(values, best[where], out=better[where])
-                np.multiply(better[where], i * w + j, out=candidate[where])
-                np.maximum(offset[where], candidate[where],
-                           out=offset[where])
-                np.maximum(best[where], values, out=best[where])
         row0 = np.arange(ho) * sh - padding
         col0 = np.arange(wo) * sw - padding
         base = (row0[:, None] * w + col0[None, :])[None, :, :, None]
-        missing = np.isneginf(best)
-        if missing.any():
-            # windows without a value above -inf: take their first position
-            # inside the image, or -1 (and output 0) if they have none
-            i0, j0 = np.maximum(-row0, 0), np.maximum(-col0, 0)
-            inside = (((i0 < kh) & (row0 + i0 < h))[:, None] &
-                      ((j0 < kw) & (col0 + j0 < w))[None, :])
-            first = np.where(inside, i0[:, None] * w + j0[None, :],
-                             -1 - base[0, :, :, 0])[None, :, :, None]
-            np.copyto(offset, first, where=missing)
-            np.copyto(best, 0, where=missing & ~inside[None, :, :, None])
-        outputs[...] = best
-        np.add(offset, base, out=argmax, casting='unsafe')
+
+        def part(batch):
+            m = len(range(n)[batch])
+            x = inputs[batch]
+            best = self._scratch('pool_best', (m, ho, wo, c), inputs.dtype)
+            best.fill(-np.inf)
+            # offset of the best tap: row * w + col relative to the window
+            # origin. Taps are visited in increasing offset order, so "take
+            # the new offset where the value is strictly greater" is a
+            # maximum of the offset and better * offset: branch-free, unlike
+            # a masked copy (a random mask made copyto three times slower).
+            offset = self._scratch('pool_offset', (m, ho, wo, c), np.int32)
+            offset.fill(0)
+            candidate = self._scratch('pool_candidate', (m, ho, wo, c),
+                                      np.int32)
+            better = self._scratch('pool_better', (m, ho, wo, c), bool)
+            for i in range(kh):
+                rows = _taps(i, padding, sh, ho, h)
+                if rows is None:
+                    continue
+                for j in range(kw):
+                    cols = _taps(j, padding, sw, wo, w)
+                    if cols is None:
+                        continue
+                    where = (slice(None), rows[1], cols[1])
+                    values = x[:, rows[0], cols[0]]
+                    np.greater(values, best[where], out=better[where])
+                    np.multiply(better[where], i * w + j,
+                                out=candidate[where])
+                    np.maximum(offset[where], candidate[where],
+                               out=offset[where])
+                    np.maximum(best[where], values, out=best[where])
+            missing = np.isneginf(best)
+            if missing.any():
+                # windows without a value above -inf: take their first
+                # position inside the image, or -1 (and output 0) if they
+                # have none
+                i0, j0 = np.maximum(-row0, 0), np.maximum(-col0, 0)
+                inside = (((i0 < kh) & (row0 + i0 < h))[:, None] &
+                          ((j0 < kw) & (col0 + j0 < w))[None, :])
+                first = np.where(inside, i0[:, None] * w + j0[None, :],
+                                 -1 - base[0, :, :, 0])[None, :, :, None]
+                np.copyto(offset, first, where=missing)
+                np.copyto(best, 0, where=missing & ~inside[None, :, :, None])
+            outputs[batch] = best
+            np.add(offset, base, out=argmax[batch], casting='unsafe')
+
+        self._over_batch(part, n, n * ho * wo * c * kh * kw)
 
     def maxpool2d_backward_batch(self, inputs, window, outputs, padding,
                                  stride, argmax, in_deltas, out_deltas):
+        kh, kw = window
+        sh, sw = stride
         n, h, w, c = inputs.shape
-        positions = argmax.astype(np.intp)
-        flat = ((np.arange(n)[:, None, None, None] * (h * w) + positions) * c
-                + np.arange(c))
-        weights = out_deltas
-        if padding >= window[0] or padding >= window[1]:
-            valid = positions >= 0
-            flat, weights = flat[valid], out_deltas[valid]
-        sums = np.bincount(flat.ravel(), weights=weights.ravel(),
-                           minlength=n * h * w * c)
-        in_deltas += sums.reshape(in_deltas.shape)
+        _, ho, wo, _ = out_deltas.shape
+        row0 = np.arange(ho) * sh - padding
+        col0 = np.arange(wo) * sw - padding
+        base = (row0[:, None] * w + col0[None, :])[None, :, :, None]
+
+        def part(batch):
+            m = len(range(n)[batch])
+            d_in, d_out = in_deltas[batch], out_deltas[batch]
+            # the winning tap of each output, as in the forward pass (an
+            # output without one, stored as -1, matches no tap inside the
+            # image)
+            offset = self._scratch('pool_offset', (m, ho, wo, c), np.int32)
+            np.subtract(argmax[batch], base, out=offset, casting='unsafe')
+            hit = self._scratch('pool_better', (m, ho, wo, c), bool)
+            share = self._scratch('pool_share', (m, ho, wo, c),
+                                  out_deltas.dtype)
+            for i in range(kh):
+                rows = _taps(i, padding, sh, ho, h)
+                if rows is None:
+                    continue
+                for j in range(kw):
+                    cols = _taps(j, padding, sw, wo, w)
+                    if cols is None:
+                        continue
+                    where = (slice(None), rows[1], cols[1])
+                    np.equal(offset[where], i * w + j, out=hit[where])
+                    np.multiply(d_out[where], hit[where], out=share[where])
+                    d_in[:, rows[0], cols[0]] += share[where]
+
+        self._over_batch(part, n, n * ho * wo * c * kh * kw)
 
     def _avg_counts(self, inputs, window, outputs, padding, stride):
         kh, kw = window
