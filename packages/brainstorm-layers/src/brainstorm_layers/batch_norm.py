@@ -151,7 +151,7 @@ class BatchNormLayerImpl(Layer):
 
 
 @construction_function(BatchNormLayerImpl)
-def BatchNorm(name=None, decay=0.9, epsilon=1e-5):
+def BatchNorm(decay=0.9, epsilon=1e-5, name=None):
     """Batch normalization of each feature of the last axis, over all other
     axes (T, B and, for images, H and W): ``y = gamma * (x - mean) / std +
     beta``.
@@ -167,12 +167,12 @@ def BatchNorm(name=None, decay=0.9, epsilon=1e-5):
 
     Parameters
     ----------
-    name : str, optional
-        Layer name.
     decay : float
         Decay of the running averages, in [0, 1] (default 0.9).
     epsilon : float
         Positive number added to the variance (default 1e-5).
+    name : str, optional
+        Layer name.
     """
     check_arguments('BatchNorm', name, {'decay': decay, 'epsilon': epsilon},
                     ARGUMENTS)
