@@ -18,12 +18,16 @@ def brainstorm_handlers():
 
 @hookimpl
 def brainstorm_steppers():
-    from brainstorm.training.steppers import (MomentumStepper,
-                                              NesterovStepper, SgdStepper)
-    return [SgdStepper, MomentumStepper, NesterovStepper]
+    from brainstorm.training.steppers import (AdamStepper, MomentumStepper,
+                                              NesterovStepper, RmsPropStepper,
+                                              SgdStepper)
+    return [SgdStepper, MomentumStepper, NesterovStepper, RmsPropStepper,
+            AdamStepper]
 
 
 @hookimpl
 def brainstorm_describables():
+    from brainstorm.training.schedules import (Constant, Exponential,
+                                               Linear, MultiStep, StepDecay)
     from brainstorm.training.trainer import Trainer
-    return [Trainer]
+    return [Trainer, Constant, Linear, Exponential, MultiStep, StepDecay]

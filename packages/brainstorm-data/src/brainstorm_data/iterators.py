@@ -19,6 +19,8 @@ import numpy as np
 
 from brainstorm.data_iterators import DataIterator
 from brainstorm.randomness import global_rnd
+from brainstorm.training.checkpoint import (get_random_state,
+                                            set_random_state)
 
 __all__ = ['Online', 'Minibatches', 'Undivided']
 
@@ -116,6 +118,16 @@ class _BatchIterator(DataIterator):
             else:
                 batch[name] = np.asarray(item[:T, start:stop])
         return batch
+
+    def get_checkpoint_state(self):
+        """The state of the shuffling generator, as a JSON-serialisable
+        dict (the Trainer writes it into checkpoints)."""
+        return {'rnd': get_random_state(self.rnd)}
+
+    def set_checkpoint_state(self, state):
+        """Restore what :meth:`get_checkpoint_state` returned: the next
+        pass yields the batches in the order it would have then."""
+        set_random_state(self.rnd, state['rnd'])
 
     def __call__(self, handler=None):
         """Return a generator of batches: dicts of (T, B, ...) numpy arrays.

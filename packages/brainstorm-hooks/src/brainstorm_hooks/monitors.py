@@ -1,10 +1,16 @@
-"""Monitors: hooks that evaluate the network on a data set and log it."""
+"""Monitors: hooks that evaluate the network on a data set and log it, or
+log statistics of the buffers of one layer."""
 from collections import OrderedDict
+
+import numpy as np
 
 from brainstorm.hooks import Hook
 from brainstorm.scorers import Scorer, gather_losses_and_scores
 
-__all__ = ['MonitorLoss', 'MonitorScores', 'MissingIteratorError']
+__all__ = ['MonitorLoss', 'MonitorScores', 'MonitorLayerParameters',
+           'MonitorLayerGradients', 'MonitorLayerDeltas',
+           'MonitorLayerInOuts', 'MissingIteratorError', 'MissingLayerError',
+           'buffer_statistics']
 
 
 class MonitorLoss(Hook):
@@ -129,6 +135,283 @@ class MonitorScores(MonitorLoss):
 
     def __call__(self, epoch_nr, update_nr, net, stepper, logs):
         return self._evaluate(net, self.scorers)
+
+
+class _MonitorLayer(Hook):
+    """Base class of the hooks that log statistics of one layer's buffers.
+
+    Subclasses set ``categories`` (the buffer categories read, such as
+    'parameters') and ``with_norm``; with one category the logs are
+    ``{buffer: {stat: value}}``, with several
+    ``{category: {buffer: {stat: value}}}``.
+    """
+
+    categories = ()
+    with_norm = False
+
+    def __init__(self, layer_name, name=None, timescale='epoch', interval=1,
+                 verbose=None):
+        super().__init__(name, timescale, interval, verbose)
+        if not isinstance(layer_name, str):
+            raise TypeError('{}: layer_name must be the name (str) of a '
+                            'layer of the network, got {!r}'.format(
+                                type(self).__name__, layer_name))
+        self.layer_name = layer_name
+
+    def start(self, net, stepper, verbose, named_data_iters):
+        super().start(net, stepper, verbose, named_data_iters)
+        if self.layer_name not in net.layers:
+            raise MissingLayerError(
+                '{} {!r}: the network has no layer named {!r} (layers: '
+                '{})'.format(type(self).__name__, self.__name__,
+                             self.layer_name, ', '.join(net.layers)))
+        if not self._buffer_paths(net):
+            having = [name for name in net.layers
+                      if self._buffer_paths(net, name)]
+            raise ValueError(
+                '{} {!r}: layer {!r} has no {} to monitor (layers that '
+                'have: {})'.format(type(self).__name__, self.__name__,
+                                   self.layer_name,
+                                   ' or '.join(self.categories),
+                                   ', '.join(having) or 'none'))
+
+    def _buffer_paths(self, net, layer_name=None):
+        """(keys in the logs, buffer path) of every buffer monitored."""
+        layer_name = layer_name or self.layer_name
+        layer_buffers = net.buffer[layer_name]
+        paths = []
+        for category in self.categories:
+            for buffer_name in layer_buffers[category].keys():
+                if not self._is_monitored(net, layer_name, category,
+                                          buffer_name):
+                    continue
+                keys = (buffer_name,) if len(self.categories) == 1 \
+                    else (category, buffer_name)
+                paths.append((keys, '{}.{}.{}'.format(layer_name, category,
+                                                      buffer_name)))
+        return paths
+
+    def _is_monitored(self, net, layer_name, category, buffer_name):
+        return True
+
+    def __call__(self, epoch_nr, update_nr, net, stepper, logs):
+        result = OrderedDict()
+        for keys, path in self._buffer_paths(net):
+            node = result
+            for key in keys[:-1]:
+                node = node.setdefault(key, OrderedDict())
+            node[keys[-1]] = buffer_statistics(net.get(path),
+                                               norm=self.with_norm)
+        return result
+
+
+class MonitorLayerParameters(_MonitorLayer):
+    """Monitor some statistics about all the parameters of a layer.
+
+    Logs, for each parameter buffer of the layer (``W``, ``bias`` ...), its
+    ``min``, ``max``, ``mean``, ``std`` (over all entries) and ``norm`` (the
+    Euclidean norm of all entries): ``trainer.logs[name]['W']['mean']`` is a
+    list with one value per call.
+
+    Parameters
+    ----------
+    layer_name : str
+        Name of the layer whose parameters are monitored.
+    name : str, optional
+        Key of the logs in ``trainer.logs`` (default: class name).
+    timescale : {'epoch', 'update'}
+        Called after epochs or after updates.
+    interval : int
+        Called every ``interval`` epochs/updates.
+    verbose : bool, optional
+        Whether the logs are printed; None follows the trainer.
+
+    Raises
+    ------
+    MissingLayerError
+        (a KeyError) when training starts with a network that has no layer
+        ``layer_name``; the message lists the layers.
+    ValueError
+        When training starts and the layer has no parameters.
+
+    Examples
+    --------
+    >>> trainer.add_hook(bs.hooks.MonitorLayerParameters('Hid',
+    ...                                                  name='hid_params'))
+    >>> trainer.logs['hid_params']['W']['std']   # epoch 0, 1, ...
+    """
+
+    categories = ('parameters',)
+    with_norm = True
+
+
+class MonitorLayerGradients(_MonitorLayer):
+    """Monitor some statistics about all the gradients of a layer.
+
+    Logs, for the gradient of each parameter of the layer, its ``min``,
+    ``max``, ``mean``, ``std`` and ``norm`` (Euclidean):
+    ``trainer.logs[name]['W']['norm']``. The gradients are those of the last
+    backward pass, i.e. of the last update (all zeros before the first
+    one), after the gradient modifiers.
+
+    Parameters
+    ----------
+    layer_name : str
+        Name of the layer whose gradients are monitored.
+    name : str, optional
+        Key of the logs in ``trainer.logs`` (default: class name).
+    timescale : {'epoch', 'update'}
+        Called after epochs or after updates.
+    interval : int
+        Called every ``interval`` epochs/updates.
+    verbose : bool, optional
+        Whether the logs are printed; None follows the trainer.
+
+    Raises
+    ------
+    MissingLayerError
+        (a KeyError) when training starts with a network that has no layer
+        ``layer_name``; the message lists the layers.
+    ValueError
+        When training starts and the layer has no parameters.
+
+    Examples
+    --------
+    >>> trainer.add_hook(bs.hooks.MonitorLayerGradients(
+    ...     'Hid', name='hid_grads', timescale='update', interval=10))
+    >>> trainer.logs['hid_grads']['W']['norm']
+    """
+
+    categories = ('gradients',)
+    with_norm = True
+
+
+class MonitorLayerDeltas(_MonitorLayer):
+    """Monitor some statistics about all the deltas of a layer.
+
+    Logs the ``min``, ``max``, ``mean`` and ``std`` of each input delta
+    and output delta of the layer, as they are after the last backward pass:
+    ``trainer.logs[name]['output_deltas']['default']['std']``,
+    ``trainer.logs[name]['input_deltas']['default']['max']``. Input deltas
+    the network does not compute (inputs that come only from layers without
+    parameters, such as the Input layer; see ``net.compute_all_deltas``) are
+    left out.
+
+    The buffers are read when the hook is called: add it before hooks that
+    run the network on other data (such as ``MonitorScores``), which
+    overwrite them when their batches have another size. Before the first
+    update all deltas are zero.
+
+    Parameters
+    ----------
+    layer_name : str
+        Name of the layer whose deltas are monitored.
+    name : str, optional
+        Key of the logs in ``trainer.logs`` (default: class name).
+    timescale : {'epoch', 'update'}
+        Called after epochs or after updates.
+    interval : int
+        Called every ``interval`` epochs/updates.
+    verbose : bool, optional
+        Whether the logs are printed; None follows the trainer.
+
+    Raises
+    ------
+    MissingLayerError
+        (a KeyError) when training starts with a network that has no layer
+        ``layer_name``; the message lists the layers.
+
+    Examples
+    --------
+    >>> trainer.add_hook(bs.hooks.MonitorLayerDeltas('Hid', name='deltas',
+    ...                                              timescale='update'))
+    >>> trainer.logs['deltas']['output_deltas']['default']['std']
+    """
+
+    categories = ('input_deltas', 'output_deltas')
+
+    def _is_monitored(self, net, layer_name, category, buffer_name):
+        if category != 'input_deltas' or net.compute_all_deltas:
+            return True
+        needed = net.layers[layer_name].input_deltas_needed
+        return needed.get(buffer_name, True)
+
+
+class MonitorLayerInOuts(_MonitorLayer):
+    """Monitor some statistics about all the inputs and outputs of a layer.
+
+    Logs the ``min``, ``max``, ``mean`` and ``std`` of each input and
+    output of the layer (time steps of a recurrent context left out):
+    ``trainer.logs[name]['outputs']['default']['mean']``,
+    ``trainer.logs[name]['inputs']['default']['min']``.
+
+    The buffers hold the last forward pass when the hook is called: that of
+    the last training batch, or of the last batch a hook called before it
+    (such as ``MonitorScores``) ran the network on.
+
+    Parameters
+    ----------
+    layer_name : str
+        Name of the layer whose inputs and outputs are monitored.
+    name : str, optional
+        Key of the logs in ``trainer.logs`` (default: class name).
+    timescale : {'epoch', 'update'}
+        Called after epochs or after updates.
+    interval : int
+        Called every ``interval`` epochs/updates.
+    verbose : bool, optional
+        Whether the logs are printed; None follows the trainer.
+
+    Raises
+    ------
+    MissingLayerError
+        (a KeyError) when training starts with a network that has no layer
+        ``layer_name``; the message lists the layers.
+
+    Examples
+    --------
+    >>> trainer.add_hook(bs.hooks.MonitorLayerInOuts('Hid', name='hid'))
+    >>> trainer.logs['hid']['outputs']['default']['max']
+    """
+
+    categories = ('inputs', 'outputs')
+
+
+def buffer_statistics(array, norm=False):
+    """Minimum, maximum, mean and standard deviation of all entries.
+
+    Parameters
+    ----------
+    array : array_like
+        The values (any shape).
+    norm : bool
+        Whether to add the Euclidean norm of all entries.
+
+    Returns
+    -------
+    OrderedDict
+        ``'min'``, ``'max'``, ``'mean'``, ``'std'`` (population standard
+        deviation) and, with ``norm``, ``'norm'``, as floats computed in
+        float64; all NaN for an empty array.
+    """
+    values = np.asarray(array, dtype=np.float64).reshape(-1)
+    names = ['min', 'max', 'mean', 'std'] + (['norm'] if norm else [])
+    if values.size == 0:
+        return OrderedDict((n, float('nan')) for n in names)
+    stats = OrderedDict([('min', float(values.min())),
+                         ('max', float(values.max())),
+                         ('mean', float(values.mean())),
+                         ('std', float(values.std()))])
+    if norm:
+        stats['norm'] = float(np.sqrt(np.dot(values, values)))
+    return stats
+
+
+class MissingLayerError(KeyError):
+    """A layer monitor names a layer the network does not have."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ''
 
 
 class MissingIteratorError(KeyError):

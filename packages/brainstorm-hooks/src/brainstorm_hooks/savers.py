@@ -1,11 +1,19 @@
-"""Savers: hooks that keep the network (or its parameters)."""
+"""Savers: hooks that keep the network (or its parameters) and the logs.
+
+Every file is written to a temporary file beside its target and renamed
+into place, so an interrupted save leaves the previous file intact.
+"""
 import math
+import os
+import string
+
+import numpy as np
 
 from brainstorm.hooks import Hook
 
-from brainstorm_hooks.logs import lookup_log
+from brainstorm_hooks.logs import lookup_log, save_logs
 
-__all__ = ['SaveBestNetwork']
+__all__ = ['SaveBestNetwork', 'SaveNetwork', 'SaveLogs']
 
 
 class SaveBestNetwork(Hook):
@@ -50,6 +58,14 @@ class SaveBestNetwork(Hook):
         Epoch and update number at which it was seen.
     parameters : numpy.ndarray or None
         The parameters of the best network (only when ``filename`` is None).
+
+    Notes
+    -----
+    The hook's running state (``best_value``, ``best_epoch``,
+    ``best_update`` and the kept ``parameters``) is what
+    :meth:`get_checkpoint_state` returns, so a training resumed from a
+    checkpoint saves only what improves on the best value before the
+    interruption.
 
     Examples
     --------
@@ -119,6 +135,30 @@ class SaveBestNetwork(Hook):
             return value > self.best_value
         return value < self.best_value
 
+    def get_checkpoint_state(self):
+        """The best value so far, where it was seen, and the kept parameters
+        (as a list of floats, only when ``filename`` is None)."""
+        def plain(value, kind):
+            return None if value is None else kind(value)
+        state = {'best_value': plain(self.best_value, float),
+                 'best_epoch': plain(self.best_epoch, int),
+                 'best_update': plain(self.best_update, int),
+                 'parameters': None, 'parameters_dtype': None}
+        if self.parameters is not None:
+            state['parameters'] = np.asarray(self.parameters).reshape(
+                -1).tolist()
+            state['parameters_dtype'] = self.parameters.dtype.name
+        return state
+
+    def set_checkpoint_state(self, state):
+        """Restore what :meth:`get_checkpoint_state` returned."""
+        self.best_value = state.get('best_value')
+        self.best_epoch = state.get('best_epoch')
+        self.best_update = state.get('best_update')
+        parameters = state.get('parameters')
+        self.parameters = None if parameters is None else np.array(
+            parameters, dtype=state.get('parameters_dtype') or 'float64')
+
     def load_parameters(self, net):
         """Set the parameters of ``net`` to the best ones kept in memory.
 
@@ -136,3 +176,138 @@ class SaveBestNetwork(Hook):
                     'bs.Network.from_hdf5'.format(self.filename)
                     if self.filename else 'no best value was seen yet'))
         net.set_parameters(self.parameters)
+
+
+class SaveNetwork(Hook):
+    """Periodically save the network to an HDF5 file.
+
+    Saves the network with ``net.save_as_hdf5`` every ``interval``
+    epochs/updates; with the default epoch timescale this is once before
+    training (epoch 0) and after every epoch. The file is written atomically
+    (a temporary file beside it, renamed into place), so an interrupted save
+    leaves the previous file intact. The filename may hold the format
+    fields ``{epoch}`` and ``{update}`` (epoch and update number, format
+    specifications allowed) to keep one file per save.
+
+    Parameters
+    ----------
+    filename : str
+        HDF5 file to write, e.g. ``'net.h5'`` (overwritten each time) or
+        ``'net_{epoch:03d}.h5'``.
+    name : str, optional
+        Name of the hook (default: 'SaveNetwork').
+    timescale : {'epoch', 'update'}
+        Called after epochs or after updates.
+    interval : int
+        Called every ``interval`` epochs/updates.
+    verbose : bool, optional
+        Whether saves are reported; None follows the trainer.
+
+    Raises
+    ------
+    ValueError
+        If the filename holds a format field other than ``{epoch}`` and
+        ``{update}``, or an invalid format specification.
+
+    Examples
+    --------
+    >>> trainer.add_hook(bs.hooks.SaveNetwork('last.h5'))
+    >>> trainer.add_hook(bs.hooks.SaveNetwork('net_{epoch:03d}.h5',
+    ...                                       name='every_5', interval=5))
+    >>> net = bs.Network.from_hdf5('net_010.h5')
+    """
+
+    def __init__(self, filename, name=None, timescale='epoch', interval=1,
+                 verbose=None):
+        super().__init__(name, timescale, interval, verbose)
+        self.filename = _check_filename(type(self).__name__, filename)
+
+    def __call__(self, epoch_nr, update_nr, net, stepper, logs):
+        filename = self.filename.format(epoch=epoch_nr, update=update_nr)
+        net.save_as_hdf5(filename)
+        self.message('saved the network to {}'.format(filename))
+
+
+class SaveLogs(Hook):
+    """Periodically save the trainer logs to an HDF5 file.
+
+    Writes the whole ``trainer.logs`` every ``interval`` epochs/updates
+    (by default before training and after every epoch) with
+    :func:`brainstorm_hooks.logs.save_logs`: a group per (nested) dict and
+    one dataset per list of logged values, so that
+    ``f['validation']['Accuracy'][:]`` holds the values of
+    ``trainer.logs['validation']['Accuracy']``;
+    :func:`brainstorm_hooks.logs.load_logs` reads the file back into nested
+    dicts of lists. The file is written atomically (a temporary file beside
+    it, renamed into place), so an interrupted save leaves the previous file
+    intact. It holds what the hooks called before it logged in the same
+    round, so add it last. The filename may hold the format fields
+    ``{epoch}`` and ``{update}``.
+
+    Parameters
+    ----------
+    filename : str
+        HDF5 file to write.
+    name : str, optional
+        Name of the hook (default: 'SaveLogs').
+    timescale : {'epoch', 'update'}
+        Called after epochs or after updates.
+    interval : int
+        Called every ``interval`` epochs/updates.
+    verbose : bool, optional
+        Whether saves are reported; None follows the trainer.
+
+    Raises
+    ------
+    ValueError
+        If the filename holds a format field other than ``{epoch}`` and
+        ``{update}``; when saving, if a log name cannot name an HDF5 group
+        or dataset (it contains '/', or is '.').
+
+    Examples
+    --------
+    >>> trainer.add_hook(bs.hooks.SaveLogs('logs.h5'))
+    >>> trainer.train(net, getter_tr, valid_getter=getter_va)
+    >>> from brainstorm_hooks.logs import load_logs
+    >>> load_logs('logs.h5')['validation']['Accuracy']
+    """
+
+    def __init__(self, filename, name=None, timescale='epoch', interval=1,
+                 verbose=None):
+        super().__init__(name, timescale, interval, verbose)
+        self.filename = _check_filename(type(self).__name__, filename)
+
+    def __call__(self, epoch_nr, update_nr, net, stepper, logs):
+        filename = self.filename.format(epoch=epoch_nr, update=update_nr)
+        save_logs(filename, logs, epoch_nr=epoch_nr, update_nr=update_nr)
+        self.message('saved the logs to {}'.format(filename))
+
+
+def _check_filename(hook_type, filename):
+    """The filename as str, checked to hold only {epoch} and {update}."""
+    try:
+        filename = os.fspath(filename)
+    except TypeError:
+        raise TypeError('{}: filename must be a str or path, got {!r}'
+                        .format(hook_type, filename)) from None
+    if not isinstance(filename, str):
+        filename = os.fsdecode(filename)
+    try:
+        fields = [field for _, field, _, _ in
+                  string.Formatter().parse(filename) if field is not None]
+    except ValueError as err:
+        raise ValueError('{}: filename {!r} is not a valid format string '
+                         '({})'.format(hook_type, filename, err)) from None
+    unknown = [f for f in fields if f not in ('epoch', 'update')]
+    if unknown:
+        raise ValueError(
+            '{}: filename {!r} holds the format field {!r}; only {{epoch}} '
+            'and {{update}} are filled in (write {{{{ and }}}} for literal '
+            'braces)'.format(hook_type, filename, '{' + unknown[0] + '}'))
+    try:
+        filename.format(epoch=0, update=0)
+    except (ValueError, TypeError) as err:
+        raise ValueError('{}: filename {!r} has an invalid format '
+                         'specification ({})'.format(hook_type, filename,
+                                                     err)) from None
+    return filename

@@ -40,13 +40,20 @@ def brainstorm_layers():
 
 @hookimpl
 def brainstorm_initializers():
-    from brainstorm_layers.initializers import (DenseSqrtFanIn,
-                                                DenseSqrtFanInOut, Gaussian,
-                                                Uniform)
-    return [Gaussian, Uniform, DenseSqrtFanIn, DenseSqrtFanInOut]
+    from brainstorm_layers.initializers import (
+        ArrayInitializer, DenseSqrtFanIn, DenseSqrtFanInOut, EchoState,
+        Gaussian, Identity, LstmOptInit, Orthogonal, RandomWalk, SparseInputs,
+        SparseOutputs, Uniform)
+    return [Gaussian, Uniform, DenseSqrtFanIn, DenseSqrtFanInOut,
+            ArrayInitializer, EchoState, Identity, LstmOptInit, Orthogonal,
+            RandomWalk, SparseInputs, SparseOutputs]
 
 
 @hookimpl
 def brainstorm_value_modifiers():
-    from brainstorm_layers.value_modifiers import ConstrainL2Norm
-    return [ConstrainL2Norm]
+    from brainstorm_layers.value_modifiers import (ClipValues,
+                                                   ConstrainL2Norm,
+                                                   FreezeValues, L1Decay,
+                                                   L2Decay, MaskValues)
+    return [ClipValues, ConstrainL2Norm, FreezeValues, L1Decay, L2Decay,
+            MaskValues]

@@ -27,7 +27,9 @@ class Hook(Describable):
     Subclasses implement ``__call__(epoch_nr, update_nr, net, stepper,
     logs)``, which may return a dict of values to log (nested dicts allowed)
     and raises ``StopIteration`` (with a message) to end training. ``start``
-    is called once when training starts.
+    is called once when training starts. Hooks with a running state
+    override ``get_checkpoint_state``/``set_checkpoint_state`` so that
+    training resumed from a checkpoint behaves as if never interrupted.
     """
 
     __undescribed__ = {'__name__', 'run_verbosity'}
@@ -58,9 +60,33 @@ class Hook(Describable):
             description['name'] = self.__name__
         return description
 
+    def attach_trainer(self, trainer):
+        """Called by the trainer when training starts, before :meth:`start`.
+
+        Hooks that act on the trainer itself (``SaveCheckpoint`` calls
+        ``trainer.save_checkpoint``) keep it; the default does nothing.
+        """
+
     def start(self, net, stepper, verbose, named_data_iters):
         """Called when training starts; ``verbose`` is the trainer's."""
         self.run_verbosity = verbose if self.verbose is None else self.verbose
+
+    def get_checkpoint_state(self):
+        """The running state of this hook, for checkpoints.
+
+        A hook whose behaviour depends on earlier calls (best value so far,
+        patience counters ...) returns it as a JSON-serialisable dict of
+        plain values (float, int, str, bool, None, lists, dicts); stateless
+        hooks keep this default, an empty dict.
+        """
+        return {}
+
+    def set_checkpoint_state(self, state):
+        """Restore what :meth:`get_checkpoint_state` returned.
+
+        The trainer calls it when training resumes from a checkpoint, after
+        :meth:`start`. The default does nothing.
+        """
 
     def message(self, text):
         """Print ``text`` prefixed with the hook's name if verbose."""

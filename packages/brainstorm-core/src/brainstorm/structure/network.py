@@ -520,7 +520,11 @@ class Network:
 
     def set_gradient_modifiers(self, default_or_mod_dict=None, **kwargs):
         """Install ValueModifiers applied to gradients after every backward
-        pass (patterns as in :meth:`initialize`, without fallback)."""
+        pass (patterns as in :meth:`initialize`, without fallback).
+
+        A modifier whose ``needs_parameters`` attribute is True (weight
+        decays) is called as ``mod(handler, gradients, parameters)``, with
+        the parameter the gradient belongs to."""
         self._set_modifiers(self.gradient_modifiers,
                             'set_gradient_modifiers', default_or_mod_dict,
                             kwargs)
@@ -534,8 +538,13 @@ class Network:
     def apply_gradient_modifiers(self):
         for lname, mods in self.gradient_modifiers.items():
             for pname, modifiers in mods.items():
+                gradients = self.buffer[lname].gradients[pname]
                 for mod in modifiers:
-                    mod(self.handler, self.buffer[lname].gradients[pname])
+                    if getattr(mod, 'needs_parameters', False):
+                        mod(self.handler, gradients,
+                            self.buffer[lname].parameters[pname])
+                    else:
+                        mod(self.handler, gradients)
 
     def __repr__(self):
         return '<Network: {} layers, {} parameters>'.format(
