@@ -7,6 +7,7 @@
 as ``bs.Minibatches`` or ``bs.Gaussian`` for classes that plugins provide.
 """
 import importlib.metadata as _metadata
+import importlib.util as _util
 
 from brainstorm import (data_iterators, describable, handlers, hooks,
                         initializers, layers, scorers, tools, training,
@@ -38,6 +39,10 @@ _SHORTCUT_CATEGORIES = ('data_iterators', 'initializers', 'value_modifiers',
 
 def __getattr__(name):
     if name.startswith('_'):
+        raise AttributeError(name)
+    if _util.find_spec('brainstorm.' + name) is not None:
+        # a submodule not imported yet (``from brainstorm import cli``):
+        # Python imports it after an AttributeError
         raise AttributeError(name)
     for category in _SHORTCUT_CATEGORIES:
         if registry.contains(category, name):

@@ -82,9 +82,17 @@ class BrainstormSpec:
     def brainstorm_describables(self):
         """Other ``Describable`` classes (for example schedules)."""
 
+    @hookspec
+    def brainstorm_datasets(self):
+        """Dataset functions, registered under their ``__name__``:
+        ``load_<name>()`` returning ``{split: {item: array}}``, and
+        ``prepare_<name>(..., filename)`` converting downloaded files to
+        the HDF5 layout of the examples."""
+
 
 CATEGORIES = ('layers', 'handlers', 'initializers', 'hooks', 'scorers',
-              'value_modifiers', 'data_iterators', 'steppers', 'describables')
+              'value_modifiers', 'data_iterators', 'steppers', 'describables',
+              'datasets')
 
 # Which distribution provides the well-known names, so that a missing name
 # can tell the user what to install.
@@ -117,6 +125,8 @@ _PROVIDED_BY = {
         'data_iterators': ['Online', 'Minibatches', 'Undivided',
                            'AddGaussianNoise', 'AddSaltNPepper', 'Flip', 'Pad',
                            'RandomCrop', 'OneHot', 'MultiHot'],
+        'datasets': ['load_digits', 'load_mnist_subset', 'prepare_mnist',
+                     'prepare_cifar10', 'prepare_cifar100', 'prepare_hutter'],
     },
     'brainstorm-cuda': {
         'handlers': ['PyCudaHandler'],

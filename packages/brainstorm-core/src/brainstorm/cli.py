@@ -1,0 +1,778 @@
+"""The ``brainstorm`` command: train, inspect and evaluate networks, list the
+installed plugins and prepare datasets.
+
+::
+
+    brainstorm train [--spec SPEC | --architecture FILE] [--data FILE] ...
+    brainstorm info NETWORK.hdf5
+    brainstorm evaluate NETWORK.hdf5 DATA.hdf5
+    brainstorm plugins
+    brainstorm prepare {mnist,cifar10,cifar100,hutter} PATH... -o FILE.hdf5
+
+``brainstorm train`` without arguments runs the main job, the manual's
+mnist_pi network (:func:`run_mnist_pi`, also used by
+``examples/mnist_pi.py``). Data files have the layout of the manual's
+examples: ``normalized_split/{training,validation,test}/{default,targets}``.
+
+Exit status: 0 on success, 2 for a usage error, 1 when the command fails
+(the reason is printed on stderr).
+
+Layers, hooks, scorers, steppers, handlers and datasets (the embedded
+digits, dataset preparation: category ``datasets``, provided by
+brainstorm-data) are looked up in the plugin registry.
+"""
+import argparse
+import importlib.metadata
+import inspect
+import json
+import os
+import sys
+import warnings
+
+import brainstorm as bs
+from brainstorm.plugins import (CATEGORIES, ENTRY_POINT_GROUP,
+                                MissingPluginError, registry)
+
+__all__ = ['main', 'build_parser', 'run_mnist_pi', 'mnist_pi_network',
+           'load_default_data', 'read_data_file', 'train_network',
+           'CommandError']
+
+SPLIT_NAMES = ('training', 'validation', 'test')
+GROUP = 'normalized_split'
+TASK_TYPES = ('classification', 'multi-label', 'regression')
+
+# Settings of the main job: the manual's on MNIST, and for the 1297 embedded
+# 8x8 digits smaller batches and a larger step, which give a comparable
+# number of useful updates.
+HDF5_DEFAULTS = dict(epochs=500, batch_size=100, learning_rate=0.1)
+DIGITS_DEFAULTS = dict(epochs=40, batch_size=20, learning_rate=0.5)
+
+
+class CommandError(Exception):
+    """A command failed for a reason the user can act on (exit status 1)."""
+
+
+# -- data ---------------------------------------------------------------------
+def _dataset(name, purpose='this command'):
+    """The dataset function ``name`` from the plugin registry."""
+    try:
+        return registry.get('datasets', name)
+    except MissingPluginError as err:
+        raise CommandError('{} needs {} ({})'.format(purpose, name,
+                                                     err)) from err
+
+
+def load_digits_data():
+    """The embedded digits of brainstorm-data (``load_digits()``)."""
+    return _dataset('load_digits', 'training on the embedded digits')()
+
+
+def load_default_data(verbose=True):
+    """The main job's data and settings.
+
+    ``MNIST.hdf5`` from the folder ``$BRAINSTORM_DATA_DIR`` (default
+    ``../data``, as in the manual's examples) when it exists, the
+    handwritten digits embedded in brainstorm-data otherwise.
+
+    Returns
+    -------
+    tuple
+        ({split: {'default': array, 'targets': array}}, {'epochs': int,
+        'batch_size': int, 'learning_rate': float}).
+    """
+    data_dir = os.environ.get('BRAINSTORM_DATA_DIR', '../data')
+    data_file = os.path.join(data_dir, 'MNIST.hdf5')
+    if os.path.exists(data_file):
+        if verbose:
+            print('Data: {}'.format(data_file))
+        return read_data_file(data_file, in_memory=True), dict(HDF5_DEFAULTS)
+    if verbose:
+        print('Data: the UCI handwritten digits embedded in brainstorm-data '
+              '(set BRAINSTORM_DATA_DIR to a folder with MNIST.hdf5 to use '
+              'MNIST)')
+    return load_digits_data(), dict(DIGITS_DEFAULTS)
+
+
+def read_data_file(filename, group=GROUP, in_memory=False,
+                   required=('training', 'validation')):
+    """The splits of an HDF5 data file: ``{split: {name: dataset}}``.
+
+    Parameters
+    ----------
+    filename : str
+        HDF5 file with the groups ``group/<split>/<name>``.
+    group : str
+        The top-level group.
+    in_memory : bool
+        Read the arrays; otherwise return h5py datasets (read batch by
+        batch by the iterators; the file stays open).
+    required : tuple of str
+        Splits that must exist.
+
+    Raises
+    ------
+    CommandError
+        If the file cannot be read or lacks the group or a required split.
+    """
+    import h5py
+    try:
+        f = h5py.File(filename, 'r')
+    except OSError as err:
+        raise CommandError('cannot read the data file {}: {}'.format(
+            filename, err)) from err
+    if group not in f:
+        names = ', '.join(sorted(f)) or 'nothing'
+        f.close()
+        raise CommandError('{} has no group {!r} (it holds: {}); data files '
+                           'need {}/{{training,validation,test}}/{{default,'
+                           'targets}}'.format(filename, group, names, group))
+    splits = {}
+    for split in SPLIT_NAMES:
+        if split in f[group]:
+            items = f[group][split]
+            splits[split] = {name: (items[name][()] if in_memory
+                                    else items[name])
+                             for name in items
+                             if isinstance(items[name], h5py.Dataset)}
+    missing = [s for s in required if s not in splits]
+    if in_memory:
+        f.close()
+    if missing:
+        raise CommandError('{} has no {} in {!r} (it has: {})'.format(
+            filename, ' or '.join('{!r}'.format(s) for s in missing), group,
+            ', '.join(splits) or 'nothing'))
+    return splits
+
+
+def _iterator(network, items, batch_size, where, shuffle=True):
+    """A Minibatches iterator over the items of ``items`` that ``network``
+    takes as inputs."""
+    missing = [n for n in network.input_names if n not in items]
+    if missing:
+        raise CommandError(
+            "the network's input{} {} {} not in the {} data (it has: "
+            '{})'.format('s' if len(missing) > 1 else '',
+                         ', '.join(repr(n) for n in missing),
+                         'are' if len(missing) > 1 else 'is', where,
+                         ', '.join(sorted(items)) or 'nothing'))
+    iterator = registry.get('data_iterators', 'Minibatches',
+                            namespace='brainstorm.data_iterators')
+    return iterator(batch_size, shuffle=shuffle,
+                    **{n: items[n] for n in network.input_names})
+
+
+# -- networks -----------------------------------------------------------------
+def mnist_pi_network(in_shape, num_classes=10):
+    """The manual's mnist_pi network, initialised: input dropout 0.2, two
+    FullyConnected layers of 1200 rectified units with dropout 0.5, a
+    softmax output whose weights are constrained to an L2 norm of 1.
+
+    Parameters
+    ----------
+    in_shape : tuple of int
+        Feature shape of the input data.
+    num_classes : int
+        Number of classes.
+    """
+    inp, fc = bs.tools.get_in_out_layers('classification', in_shape,
+                                         num_classes, projection_name='FC')
+    network = bs.Network.from_layer(
+        inp >>
+        bs.layers.Dropout(drop_prob=0.2) >>
+        bs.layers.FullyConnected(1200, name='Hid1', activation='rel') >>
+        bs.layers.Dropout(drop_prob=0.5) >>
+        bs.layers.FullyConnected(1200, name='Hid2', activation='rel') >>
+        bs.layers.Dropout(drop_prob=0.5) >>
+        fc
+    )
+    network.initialize(bs.initializers.Gaussian(0.01))
+    network.set_weight_modifiers({'FC': bs.value_modifiers.ConstrainL2Norm(1)})
+    return network
+
+
+def _task_out_shape(task_type, targets):
+    if task_type == 'classification':
+        return int(targets[()].max()) + 1 if targets.size else 1
+    return tuple(int(s) for s in targets.shape[2:])
+
+
+def network_from_architecture_file(filename):
+    """A network from a JSON file holding an architecture dict (manual
+    9.3), or a network description with an 'architecture' entry."""
+    try:
+        with open(filename) as f:
+            architecture = json.load(f)
+    except (OSError, ValueError) as err:
+        raise CommandError('cannot read the architecture file {}: {}'.format(
+            filename, err)) from err
+    if isinstance(architecture, dict) and 'architecture' in architecture:
+        architecture = architecture['architecture']
+    if not isinstance(architecture, dict):
+        raise CommandError('{}: an architecture is a JSON object mapping '
+                           'layer names to layer descriptions, got {}'.format(
+                               filename, type(architecture).__name__))
+    return bs.Network.from_architecture(architecture)
+
+
+# -- training -----------------------------------------------------------------
+def _scorer(name):
+    return registry.get('scorers', name, namespace='brainstorm.scorers')()
+
+
+def train_network(network, data, stepper, epochs, batch_size, output,
+                  scorers=('Accuracy',), progress=True, verbose=True):
+    """Train ``network`` with a progress bar and the validation scores after
+    every epoch, save the best network to ``output``, and score that saved
+    network on the test data (if there is any).
+
+    The best network is the one of highest validation accuracy when
+    'Accuracy' is among the scorers, of lowest validation loss otherwise.
+
+    Parameters
+    ----------
+    network : Network
+    data : dict
+        {'training' | 'validation' [| 'test']: {name: array or h5py
+        dataset shaped (T, B, ...)}}.
+    stepper : brainstorm.training.TrainingStepper
+    epochs : int
+    batch_size : int
+        Minibatch size of the training data.
+    output : str
+        HDF5 file of the best network.
+    scorers : sequence of str
+        Names of registered scorers.
+    progress : bool
+        Show a progress bar (on terminals).
+    verbose : bool
+        Print the logs of every epoch and the results.
+
+    Returns
+    -------
+    tuple
+        (the Trainer, the test results of the best network as returned by
+        ``bs.tools.evaluate``, or None without test data).
+    """
+    getter_tr = _iterator(network, data['training'], batch_size, 'training')
+    getter_va = _iterator(network, data['validation'], 100, 'validation')
+    score_list = [_scorer(name) for name in scorers]
+    if 'Accuracy' in scorers:
+        best_log, criterion = 'validation.Accuracy', 'max'
+    else:
+        best_log, criterion = 'validation.total_loss', 'min'
+
+    trainer = bs.Trainer(stepper, verbose=verbose)
+    if progress:
+        trainer.add_hook(bs.hooks.ProgressBar())
+    trainer.add_hook(bs.hooks.MonitorScores('valid_getter', score_list,
+                                            name='validation'))
+    trainer.add_hook(bs.hooks.SaveBestNetwork(best_log, filename=output,
+                                              name='best weights',
+                                              criterion=criterion))
+    trainer.add_hook(bs.hooks.StopAfterEpoch(epochs))
+    trainer.train(network, getter_tr, valid_getter=getter_va)
+
+    key = best_log.split('.', 1)[1]
+    values = trainer.logs['validation'][key]
+    best = max(values) if criterion == 'max' else min(values)
+    if verbose:
+        print('Best validation {}: {}'.format(
+            'accuracy' if key == 'Accuracy' else key, best))
+    if 'test' not in data or not os.path.exists(output):
+        return trainer, None
+    best_net = bs.Network.from_hdf5(output)
+    getter_te = _iterator(best_net, data['test'], 100, 'test', shuffle=False)
+    result = bs.tools.evaluate(best_net, getter_te, score_list)
+    if verbose:
+        if 'Accuracy' in result:
+            print('Test accuracy of the best network ({}): {:.4f}'.format(
+                output, result['Accuracy']))
+        else:
+            print('Test results of the best network ({}): {}'.format(
+                output, _format_results(result)))
+    return trainer, result
+
+
+def run_mnist_pi(epochs=None, batch_size=None, learning_rate=None,
+                 output='mnist_pi_best.hdf5', progress=True):
+    """The main job: train the manual's mnist_pi network.
+
+    On ``MNIST.hdf5`` from ``$BRAINSTORM_DATA_DIR`` (500 epochs, batches of
+    100, learning rate 0.1) or, without it, on the digits embedded in
+    brainstorm-data (40 epochs, batches of 20, learning rate 0.5), with a
+    momentum stepper (momentum 0.9), a progress bar, the validation
+    accuracy after every epoch, the best network saved to ``output`` and
+    its test accuracy printed.
+
+    Parameters
+    ----------
+    epochs, batch_size, learning_rate : optional
+        Override the settings above.
+    output : str
+        Where the best network is saved.
+    progress : bool
+        Show a progress bar (on terminals).
+
+    Returns
+    -------
+    dict
+        The test results of the best network ('Accuracy', 'total_loss').
+    """
+    bs.global_rnd.set_seed(42)
+    data, defaults = load_default_data()
+    epochs = epochs or defaults['epochs']
+    batch_size = batch_size or defaults['batch_size']
+    learning_rate = learning_rate or defaults['learning_rate']
+    network = mnist_pi_network(data['training']['default'].shape[2:], 10)
+    stepper = bs.training.MomentumStepper(learning_rate=learning_rate,
+                                          momentum=0.9)
+    return train_network(network, data, stepper, epochs, batch_size,
+                         output, progress=progress)[1]
+
+
+def _stepper_names():
+    names = {}
+    for name in registry.names('steppers'):
+        short = name[:-len('Stepper')] if name.endswith('Stepper') else name
+        names[short.lower()] = name
+    return names
+
+
+def _stepper_class(parser, args):
+    class_name = _stepper_names()[args.stepper]
+    stepper_class = registry.get('steppers', class_name,
+                                 namespace='brainstorm.training')
+    if args.momentum is not None and \
+            'momentum' not in inspect.signature(stepper_class).parameters:
+        parser.error('--momentum: the {} stepper ({}) has no momentum'
+                     .format(args.stepper, class_name))
+    return stepper_class
+
+
+def _make_stepper(parser, args):
+    stepper_class = _stepper_class(parser, args)
+    kwargs = {}
+    if args.learning_rate is not None:
+        kwargs['learning_rate'] = args.learning_rate
+    if 'momentum' in inspect.signature(stepper_class).parameters:
+        kwargs['momentum'] = 0.9 if args.momentum is None else args.momentum
+    return stepper_class(**kwargs)
+
+
+def _make_handler(name):
+    handler_class = registry.get('handlers', name,
+                                 namespace='brainstorm.handlers')
+    parameters = inspect.signature(handler_class).parameters
+    if 'handler' in parameters and \
+            parameters['handler'].default is inspect.Parameter.empty:
+        # a wrapping handler (DebugHandler) around the default one
+        numpy_handler = registry.get('handlers', 'NumpyHandler')
+        return handler_class(numpy_handler())
+    try:
+        return handler_class()
+    except TypeError as err:
+        raise CommandError('--handler {}: it cannot be created without '
+                           'arguments ({})'.format(name, err)) from err
+
+
+def cmd_train(parser, args):
+    custom = args.spec is not None or args.architecture is not None
+    if not custom and args.task != 'classification':
+        parser.error('--task {}: the mnist_pi network is a classifier; give '
+                     '--spec or --architecture'.format(args.task))
+    _stepper_class(parser, args)
+    bs.global_rnd.set_seed(args.seed)
+    if args.data is not None:
+        print('Data: {}'.format(args.data))
+        data = read_data_file(args.data, args.group)
+        defaults = dict(HDF5_DEFAULTS)
+    else:
+        data, defaults = load_default_data()
+    if args.learning_rate is None and args.stepper in ('sgd', 'momentum',
+                                                       'nesterov'):
+        args.learning_rate = defaults['learning_rate']
+    stepper = _make_stepper(parser, args)
+
+    training = data['training']
+    for name in ('default', 'targets'):
+        if name not in training:
+            raise CommandError('the training data has no {!r} (it has: {})'
+                               .format(name, ', '.join(sorted(training))))
+    in_shape = tuple(int(s) for s in training['default'].shape[2:])
+    out_shape = _task_out_shape(args.task, training['targets'])
+    if args.spec is not None:
+        network = bs.tools.create_net_from_spec(args.task, in_shape,
+                                                out_shape, args.spec)
+        if args.init_std is not None:
+            network.initialize(bs.initializers.Gaussian(args.init_std))
+    elif args.architecture is not None:
+        network = network_from_architecture_file(args.architecture)
+        network.initialize(bs.initializers.Gaussian(args.init_std or 0.01))
+    else:
+        network = mnist_pi_network(in_shape, out_shape)
+    if args.handler is not None:
+        network.set_handler(_make_handler(args.handler))
+    default_output = 'best_network.hdf5' if custom else 'mnist_pi_best.hdf5'
+    scorers = args.scorer or (['Accuracy'] if args.task == 'classification'
+                              else [])
+    train_network(network, data, stepper,
+                  args.epochs or defaults['epochs'],
+                  args.batch_size or defaults['batch_size'],
+                  args.output or default_output, scorers=scorers,
+                  progress=not args.no_progress)
+    return 0
+
+
+# -- info and evaluate --------------------------------------------------------
+def _load_network(filename):
+    if not os.path.exists(filename):
+        raise CommandError('no such network file: {}'.format(filename))
+    try:
+        return bs.Network.from_hdf5(filename)
+    except OSError as err:
+        raise CommandError('cannot read {}: {}'.format(filename, err)) \
+            from err
+
+
+def cmd_info(parser, args):
+    network = _load_network(args.network)
+    print('File: {}'.format(args.network))
+    print(bs.tools.get_network_info(network))
+    return 0
+
+
+def _format_results(results):
+    return ', '.join('{}: {:.4f}'.format(k, v) for k, v in results.items())
+
+
+def cmd_evaluate(parser, args):
+    network = _load_network(args.network)
+    data = read_data_file(args.data, args.group, required=(args.split,))
+    scorers = [_scorer(name) for name in (args.scorer or ['Accuracy'])]
+    getter = _iterator(network, data[args.split], args.batch_size,
+                       args.split, shuffle=False)
+    results = bs.tools.evaluate(network, getter, scorers)
+    print('{} on {} ({}/{}):'.format(args.network, args.data, args.group,
+                                     args.split))
+    for key, value in results.items():
+        print('  {}: {:.4f}'.format(key, value))
+    return 0
+
+
+# -- plugins ------------------------------------------------------------------
+def _distributions():
+    """{entry-point name: (distribution name, version)} of the installed
+    brainstorm plugins."""
+    dists = {}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist is not None else ep.name
+        version = ep.dist.version if ep.dist is not None else None
+        dists.setdefault(ep.name, (dist, version))
+    return dists
+
+
+def cmd_plugins(parser, args):
+    with warnings.catch_warnings():
+        # failures are listed below
+        warnings.simplefilter('ignore', RuntimeWarning)
+        registry.load()
+    provided = registry.plugin_info()
+    dists = _distributions()
+    names = [name for name, _ in registry.plugin_manager.list_name_plugin()]
+    for name in sorted(set(names) | set(provided)):
+        dist, version = dists.get(name, (name, None))
+        print('{} {}'.format(dist, version or '(not installed)'))
+        contributions = provided.get(name, {})
+        if not contributions:
+            print('  provides nothing')
+        for category in CATEGORIES:
+            if category in contributions:
+                print('  {}: {}'.format(category.replace('_', ' '),
+                                        ', '.join(sorted(
+                                            contributions[category]))))
+    if registry.failures:
+        print('Failed to load:')
+        for dist, message in sorted(registry.failures.items()):
+            version = dists.get(dist, (dist, None))[1]
+            print('  {} {}: {}'.format(dist, version or '', message))
+        return 1
+    return 0
+
+
+# -- prepare ------------------------------------------------------------------
+def _mnist_paths(paths, standard):
+    if len(paths) == 1 and os.path.isdir(paths[0]):
+        found = {}
+        for key, name in standard.items():
+            for candidate in (name, name[:-len('.gz')]):
+                path = os.path.join(paths[0], candidate)
+                if os.path.exists(path):
+                    found[key] = path
+                    break
+        missing = [standard[k] for k in standard if k not in found]
+        if missing:
+            raise CommandError('{} lacks the MNIST file{} {}'.format(
+                paths[0], 's' if len(missing) > 1 else '',
+                ', '.join(missing)))
+        return found
+    if len(paths) != 4:
+        raise CommandError('mnist takes the four files {} (or the folder '
+                           'holding them), got {} path{}'.format(
+                               ', '.join(standard.values()), len(paths),
+                               '' if len(paths) == 1 else 's'))
+    found = {}
+    for path in paths:
+        base = os.path.basename(path)
+        keys = [k for k, name in standard.items()
+                if base.startswith(name.split('-idx')[0])]
+        if len(keys) != 1:
+            raise CommandError(
+                '{}: cannot tell which MNIST file this is; the names start '
+                'with train-images, train-labels, t10k-images or '
+                't10k-labels'.format(path))
+        if keys[0] in found:
+            raise CommandError('{} and {} are both {}'.format(
+                found[keys[0]], path, standard[keys[0]]))
+        found[keys[0]] = path
+    return found
+
+
+def cmd_prepare(parser, args):
+    prepare = _dataset('prepare_' + args.dataset, 'brainstorm prepare')
+    for path in args.paths:
+        if not os.path.exists(path):
+            raise CommandError('no such file: {}'.format(path))
+    options = {'compression': args.compression}
+    if args.dataset != 'hutter' and args.validation_size is not None:
+        options['validation_size'] = args.validation_size
+    if args.dataset == 'mnist':
+        files = _mnist_paths(args.paths, prepare.standard_files)
+        prepare(files['train_images'], files['train_labels'],
+                files['test_images'], files['test_labels'], args.output,
+                **options)
+    else:
+        if len(args.paths) != 1:
+            raise CommandError('{} takes one archive, got {} paths'.format(
+                args.dataset, len(args.paths)))
+        archive = args.paths[0]
+        if args.dataset == 'cifar100':
+            options['label_type'] = args.label_type
+        elif args.dataset == 'hutter':
+            options.update(split=tuple(args.split), seq_len=args.seq_len)
+        prepare(archive, args.output, **options)
+    print('Wrote {}'.format(args.output))
+    return 0
+
+
+# -- the parser ---------------------------------------------------------------
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            'expected a positive integer, got {!r}'.format(text)) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            'expected a positive integer, got {}'.format(value))
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            'expected an integer >= 0, got {!r}'.format(text))
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            'expected a positive number, got {!r}'.format(text))
+    return value
+
+
+def build_parser():
+    """The argument parser of the ``brainstorm`` command."""
+    parser = argparse.ArgumentParser(
+        prog='brainstorm',
+        description='Train, inspect and evaluate brainstorm networks, list '
+                    'the installed plugins, prepare datasets.',
+        epilog='Exit status: 0 on success, 2 for usage errors, 1 when the '
+               'command fails.')
+    parser.add_argument('--version', action='version',
+                        version='brainstorm {}'.format(bs.__version__))
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND')
+    commands.required = True
+
+    train = commands.add_parser(
+        'train', help='train a network',
+        description='Train a network given as a spec string (--spec) or an '
+                    'architecture JSON file (--architecture), or else the '
+                    "manual's mnist_pi network. Without arguments this runs "
+                    'the main job: mnist_pi on MNIST.hdf5 from '
+                    '$BRAINSTORM_DATA_DIR, or on the digits embedded in '
+                    'brainstorm-data. Shows a progress bar and the '
+                    'validation scores after every epoch, saves the best '
+                    'network and prints its test accuracy.')
+    model = train.add_mutually_exclusive_group()
+    model.add_argument('--spec', help="network spec string for "
+                                      "bs.tools.create_net_from_spec, e.g. "
+                                      "'D.2 F1200 D F1200 D'")
+    model.add_argument('--architecture', metavar='FILE',
+                       help='JSON file holding an architecture dict')
+    train.add_argument('--task', choices=TASK_TYPES,
+                       default='classification',
+                       help='task type of --spec networks (default: '
+                            'classification)')
+    train.add_argument('--data', metavar='FILE',
+                       help='HDF5 data file (default: the main job\'s data)')
+    train.add_argument('--group', default=GROUP,
+                       help='top-level group of the data file (default: '
+                            '%(default)s)')
+    train.add_argument('--epochs', type=_positive_int,
+                       help='number of epochs (default: 500 on a data file, '
+                            '40 on the embedded digits)')
+    train.add_argument('--batch-size', type=_positive_int,
+                       help='minibatch size (default: 100 on a data file, '
+                            '20 on the embedded digits)')
+    steppers = sorted(_stepper_names())
+    train.add_argument('--stepper', choices=steppers, default='momentum',
+                       help='training stepper (default: %(default)s)')
+    train.add_argument('--learning-rate', type=_positive_float,
+                       help='learning rate (default for sgd, momentum and '
+                            'nesterov: 0.1 on a data file, 0.5 on the '
+                            "embedded digits; the stepper's own default for "
+                            'the others)')
+    train.add_argument('--momentum', type=float,
+                       help='momentum of the momentum and nesterov steppers '
+                            '(default: 0.9)')
+    train.add_argument('--handler', metavar='NAME',
+                       help='handler class, e.g. NumpyHandler (default: the '
+                            "network's default)")
+    train.add_argument('--scorer', action='append', metavar='NAME',
+                       help='scorer logged on the validation data after '
+                            'every epoch (repeatable; default: Accuracy for '
+                            'classification)')
+    train.add_argument('--init-std', type=_positive_float,
+                       help='initialise --spec and --architecture networks '
+                            'with Gaussian(INIT_STD) (default: 0.01 for '
+                            '--architecture; --spec networks keep the '
+                            'initialisation of create_net_from_spec)')
+    train.add_argument('--seed', type=int, default=42,
+                       help='seed of bs.global_rnd (default: %(default)s)')
+    train.add_argument('--output', '-o', metavar='FILE',
+                       help='where the best network is saved (default: '
+                            'mnist_pi_best.hdf5, or best_network.hdf5 for '
+                            '--spec and --architecture)')
+    train.add_argument('--no-progress', action='store_true',
+                       help='no progress bar')
+    train.set_defaults(func=cmd_train, parser=train)
+
+    info = commands.add_parser(
+        'info', help="print a saved network's structure",
+        description='Print the inputs, layers, outputs and parameter counts '
+                    'of a network saved with save_as_hdf5.')
+    info.add_argument('network', metavar='FILE', help='saved network')
+    info.set_defaults(func=cmd_info, parser=info)
+
+    evaluate = commands.add_parser(
+        'evaluate', help='score a saved network on a data file',
+        description='Run a saved network over one split of an HDF5 data '
+                    'file and print its loss and scores.')
+    evaluate.add_argument('network', metavar='FILE', help='saved network')
+    evaluate.add_argument('data', metavar='DATA', help='HDF5 data file')
+    evaluate.add_argument('--split', default='test', choices=SPLIT_NAMES,
+                          help='which split (default: %(default)s)')
+    evaluate.add_argument('--group', default=GROUP,
+                          help='top-level group of the data file (default: '
+                               '%(default)s)')
+    evaluate.add_argument('--scorer', action='append', metavar='NAME',
+                          help='scorer to use (repeatable; default: '
+                               'Accuracy)')
+    evaluate.add_argument('--batch-size', type=_positive_int, default=100,
+                          help='minibatch size (default: %(default)s)')
+    evaluate.set_defaults(func=cmd_evaluate, parser=evaluate)
+
+    plugins = commands.add_parser(
+        'plugins', help='list the installed brainstorm plugins',
+        description='List every installed brainstorm plugin with its '
+                    'distribution, version and what it provides, and the '
+                    'plugins that failed to load with the reason (exit '
+                    'status 1 if any did).')
+    plugins.set_defaults(func=cmd_plugins, parser=plugins)
+
+    prep = commands.add_parser(
+        'prepare', help='convert a downloaded dataset to HDF5',
+        description='Convert the distribution files of a dataset into an '
+                    'HDF5 data file (normalized_split/{training,validation,'
+                    'test}/{default,targets}). mnist: the four idx files '
+                    '(or their folder); cifar10 / cifar100: the python '
+                    'version tar.gz; hutter: enwik8.zip. Needs '
+                    'brainstorm-data.')
+    prep.add_argument('dataset', choices=('mnist', 'cifar10', 'cifar100',
+                                          'hutter'))
+    prep.add_argument('paths', nargs='+', metavar='PATH',
+                      help='downloaded file(s)')
+    prep.add_argument('-o', '--output', required=True, metavar='FILE',
+                      help='HDF5 file to write')
+    prep.add_argument('--validation-size', type=_non_negative_int,
+                      help='training examples held out for validation '
+                           '(mnist, cifar; default: 10000)')
+    prep.add_argument('--label-type', choices=('fine', 'coarse'),
+                      default='fine',
+                      help='cifar100 targets (default: %(default)s)')
+    prep.add_argument('--split', type=_non_negative_int, nargs=3,
+                      metavar=('TRAIN', 'VALID', 'TEST'),
+                      default=[90_000_000, 5_000_000, 5_000_000],
+                      help='hutter: bytes of each part (default: 90M 5M 5M)')
+    prep.add_argument('--seq-len', type=_positive_int, default=100,
+                      help='hutter: sequence length (default: %(default)s)')
+    prep.add_argument('--compression', choices=('gzip', 'lzf'),
+                      help='compress the HDF5 datasets')
+    prep.set_defaults(func=cmd_prepare, parser=prep)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``brainstorm`` command with the arguments ``argv`` (default:
+    ``sys.argv[1:]``) and return its exit status."""
+    with warnings.catch_warnings(record=True) as caught:
+        # building the parser loads the plugins; a plugin that fails to
+        # load is reported below ('plugins' lists the failures itself)
+        warnings.simplefilter('always', RuntimeWarning)
+        parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:   # --help, --version, usage errors
+        return stop.code if isinstance(stop.code, int) else 2
+    if args.command != 'plugins':
+        for warning in caught:
+            print('brainstorm: warning: {}'.format(warning.message),
+                  file=sys.stderr)
+    try:
+        return args.func(args.parser, args)
+    except SystemExit as stop:   # parser.error inside a command
+        return stop.code if isinstance(stop.code, int) else 2
+    except KeyboardInterrupt:
+        print('brainstorm {}: interrupted'.format(args.command),
+              file=sys.stderr)
+        return 130
+    except (CommandError, MissingPluginError) as err:
+        message = str(err)
+    except Exception as err:  # noqa: BLE001 - reported, not a traceback
+        message = '{}: {}'.format(type(err).__name__, err)
+    print('brainstorm {}: error: {}'.format(args.command, message),
+          file=sys.stderr)
+    return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
