@@ -60,6 +60,14 @@ def _pool(workers):
         return _POOLS[workers]
 
 
+def _window_origins(ho, wo, w, padding, stride):
+    """First input row and column of each pooling window, and the flat
+    position ``row * w + col`` of each window origin, shaped (1, Ho, Wo, 1)."""
+    row0 = np.arange(ho) * stride[0] - padding
+    col0 = np.arange(wo) * stride[1] - padding
+    return row0, col0, (row0[:, None] * w + col0[None, :])[None, :, :, None]
+
+
 def _window_counts(size, kernel, padding, stride, n_out):
     """How many of the window positions of each output lie inside the
     input (along one axis)."""
@@ -462,9 +470,7 @@ class NumpyHandler(Handler):
         sh, sw = stride
         n, h, w, c = inputs.shape
         _, ho, wo, _ = outputs.shape
-        row0 = np.arange(ho) * sh - padding
-        col0 = np.arange(wo) * sw - padding
-        base = (row0[:, None] * w + col0[None, :])[None, :, :, None]
+        row0, col0, base = _window_origins(ho, wo, w, padding, (sh, sw))
         tap_offsets = (np.arange(kh)[:, None] * w +
                        np.arange(kw)[None, :]).ravel().astype(np.int32)
 
@@ -526,9 +532,7 @@ class NumpyHandler(Handler):
         sh, sw = stride
         n, h, w, c = inputs.shape
         _, ho, wo, _ = out_deltas.shape
-        row0 = np.arange(ho) * sh - padding
-        col0 = np.arange(wo) * sw - padding
-        base = (row0[:, None] * w + col0[None, :])[None, :, :, None]
+        row0, col0, base = _window_origins(ho, wo, w, padding, (sh, sw))
 
         def part(batch):
             m = len(range(n)[batch])
