@@ -277,7 +277,9 @@ def test_plugins_lists_distributions_versions_and_contents(capsys):
     block = out.split('brainstorm-layers ')[1].split('\nbrainstorm')[0]
     assert 'FullyConnected' in block and 'Gaussian' in block
     assert '  steppers: AdamStepper, MomentumStepper' in out
-    assert '  data iterators: Minibatches, Online, Undivided' in out
+    assert ('  data iterators: AddGaussianNoise, AddSaltNPepper, Flip, '
+            'Minibatches, MultiHot, OneHot, Online, Pad, RandomCrop, '
+            'Undivided') in out
 
 
 def test_plugins_reports_a_plugin_that_failed_to_load(monkeypatch, capsys):

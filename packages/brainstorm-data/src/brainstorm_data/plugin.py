@@ -4,9 +4,14 @@ from brainstorm.plugins import hookimpl
 
 @hookimpl
 def brainstorm_data_iterators():
-    """The data iterators of brainstorm-data."""
+    """The data iterators of brainstorm-data: the basic ones and the
+    augmenting ones that wrap them."""
+    from brainstorm_data.augmenters import (AddGaussianNoise, AddSaltNPepper,
+                                            Flip, MultiHot, OneHot, Pad,
+                                            RandomCrop)
     from brainstorm_data.iterators import Minibatches, Online, Undivided
-    return [Online, Minibatches, Undivided]
+    return [Online, Minibatches, Undivided, AddGaussianNoise, AddSaltNPepper,
+            Flip, Pad, RandomCrop, OneHot, MultiHot]
 
 
 @hookimpl
