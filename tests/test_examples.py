@@ -410,3 +410,18 @@ def test_custom_layer_slope_learns(custom_layer):
     trainer.train(network, bs.Minibatches(50, default=x, targets=targets))
     np.testing.assert_allclose(network.get('Act.parameters.slope'), 0.5,
                                atol=0.02)
+
+
+def test_custom_layer_joins_the_handler_conformance_suite(custom_layer):
+    from brainstorm.handlers.debug_handler import DebugHandler
+    from brainstorm.handlers.numpy_handler import NumpyHandler
+    from brainstorm.testing.conformance import (check_layer_example,
+                                                layer_examples,
+                                                layers_without_examples)
+    assert 'ParametricRelu' not in layers_without_examples()
+    examples = [e for e in layer_examples()
+                if e.layer_type == 'ParametricRelu']
+    assert [e.plugin for e in examples] == [CUSTOM_LAYER_DIST]
+    for example in examples:
+        check_layer_example(lambda: DebugHandler(NumpyHandler(np.float64)),
+                            example)

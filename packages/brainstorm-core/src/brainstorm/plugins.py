@@ -89,6 +89,14 @@ class BrainstormSpec:
         ``prepare_<name>(..., filename)`` converting downloaded files to
         the HDF5 layout of the examples."""
 
+    @hookspec
+    def brainstorm_layer_examples(self):
+        """Example configurations of the plugin's layers
+        (:class:`brainstorm.testing.conformance.LayerExample`), which the
+        handler conformance suite runs on every handler it checks. Not a
+        category of the registry: read them with
+        :func:`brainstorm.testing.conformance.layer_examples`."""
+
 
 CATEGORIES = ('layers', 'handlers', 'initializers', 'hooks', 'scorers',
               'value_modifiers', 'data_iterators', 'steppers', 'describables',

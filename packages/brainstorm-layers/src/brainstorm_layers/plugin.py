@@ -57,3 +57,9 @@ def brainstorm_value_modifiers():
                                                    L2Decay, MaskValues)
     return [ClipValues, ConstrainL2Norm, FreezeValues, L1Decay, L2Decay,
             MaskValues]
+
+
+@hookimpl
+def brainstorm_layer_examples():
+    from brainstorm_layers.examples import layer_examples
+    return layer_examples()
