@@ -420,6 +420,9 @@ def _derivs(h, rng, dtype, op):
     getattr(h, op)(x, y, dy, dx)
     close(dx, dy * slope(y.astype(np.float64)), dtype)
     expected = dx.copy()
+    y_copy = y.copy()
+    getattr(h, op)(None, y_copy, dy.copy(), y_copy)   # written over y
+    close(y_copy, expected, dtype)
     getattr(h, op)(None, y, dy, dy)   # x unused, in place
     close(dy, expected, dtype)
 

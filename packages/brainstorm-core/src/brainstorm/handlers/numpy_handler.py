@@ -12,6 +12,13 @@ from brainstorm.randomness import global_rnd
 __all__ = ['NumpyHandler']
 
 
+def _separate(out, *inputs):
+    """True when ``out`` is a contiguous array that no input can overlap,
+    so that it may hold intermediate results."""
+    return out.flags.c_contiguous and not any(
+        np.may_share_memory(out, a) for a in inputs)
+
+
 def _output_size(size, kernel, padding, stride):
     return (size + 2 * padding - kernel) // stride + 1
 
@@ -301,15 +308,23 @@ class NumpyHandler(Handler):
         np.reciprocal(y, out=y)
 
     def sigmoid_deriv(self, x, y, dy, dx):
-        slope = y * (1 - y)
-        np.multiply(dy, slope, out=dx)
+        if _separate(dx, y, dy):     # three passes over dx, no temporaries
+            np.subtract(1, y, out=dx)
+            dx *= y
+            dx *= dy
+        else:
+            np.multiply(dy, y * (1 - y), out=dx)
 
     def tanh(self, x, y):
         np.tanh(x, out=y)
 
     def tanh_deriv(self, x, y, dy, dx):
-        slope = 1 - y * y
-        np.multiply(dy, slope, out=dx)
+        if _separate(dx, y, dy):
+            np.multiply(y, y, out=dx)
+            np.subtract(1, dx, out=dx)
+            dx *= dy
+        else:
+            np.multiply(dy, 1 - y * y, out=dx)
 
     # --------------------------------------------------------- images --
     def _over_batch(self, part, n, elements):
