@@ -101,9 +101,9 @@ def get_network_info(network):
 def print_network_info(network):
     """Print detailed information about the network.
 
-    This tool prints the input, output and parameter shapes for all the
-    layers. It also prints the total number of parameters in each layer and
-    in the full network (see :func:`get_network_info`).
+    Per layer: its inputs, outputs and parameters with their shapes, and how
+    many parameters it holds; at the end the count of the whole network
+    (the text of :func:`get_network_info`).
 
     Parameters
     ----------

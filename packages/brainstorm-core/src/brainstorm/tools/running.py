@@ -15,8 +15,7 @@ def evaluate(network, iter, scorers=(), out_name='', targets_name='targets',
              mask_name=None):
     """Evaluate the loss and one or more scores of a network on some data.
 
-    This tool can be used to evaluate scores of a trained network on test
-    data. Every batch of ``iter`` is run through the network in an
+    Typically used on held-out data after training. Every batch of ``iter`` is run through the network in an
     inference pass (no dropout); the losses are averaged over the sequences
     and each scorer aggregates its batch scores (by default the mean over
     all counted entries, so unequal batches weigh by their size).
@@ -116,9 +115,8 @@ def extract(network, iter, buffer_names):
 def extract_and_save(network, iter, buffer_names, file_name):
     """Save the desired buffer values of a network to an HDF5 file.
 
-    In particular, this tool can be used to save the predictions of a
-    network on a dataset. In general, any number of internal, input or
-    output buffers of the network can be extracted. The file gets one
+    For example the predictions on a whole dataset, or any mix of inputs,
+    outputs and internals named by their dotted paths. The file gets one
     dataset per buffer, named by its dotted name and holding what
     :func:`extract` returns for it; batches are written as they come (the
     data need not fit in memory). The file is written to a temporary file
