@@ -3,36 +3,16 @@
 ``predictions`` and ``loss``, and scratch arrays.
 
 Used by SoftmaxCE, SigmoidCE, SquaredLoss, SquaredError and
-BinomialCrossEntropy (and :class:`Scratch` by SquaredDifference).
+BinomialCrossEntropy.
 """
 from collections import OrderedDict
 
 from brainstorm.layers import BufferStructure, Layer, StructureTemplate
 
 from brainstorm_layers._checks import shape_message
+from brainstorm_layers._scratch import Scratch
 
-__all__ = ['TargetsLayer', 'Scratch']
-
-
-class Scratch:
-    """Temporary arrays of one layer: allocated through the layer's handler
-    on first use, and again when the handler or the shape changes (the
-    network's buffers are resized with T and B)."""
-
-    def __init__(self):
-        self._handler = None
-        self._arrays = {}
-
-    def get(self, handler, key, shape):
-        """An array of ``shape`` for ``key`` (content undefined)."""
-        if handler is not self._handler:
-            self._handler = handler
-            self._arrays = {}
-        shape = tuple(shape)
-        array = self._arrays.get(key)
-        if array is None or tuple(array.shape) != shape:
-            array = self._arrays[key] = handler.allocate(shape)
-        return array
+__all__ = ['TargetsLayer']
 
 
 class TargetsLayer(Layer):

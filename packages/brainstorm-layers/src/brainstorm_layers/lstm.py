@@ -6,7 +6,8 @@ from brainstorm.layers import (BufferStructure, Layer, StructureTemplate,
                                construction_function)
 
 from brainstorm_layers._checks import check_arguments
-from brainstorm_layers.recurrent import (ARGUMENTS, Scratch, activate,
+from brainstorm_layers._scratch import Scratch
+from brainstorm_layers.recurrent import (ARGUMENTS, activate,
                                          activation_deriv,
                                          check_recurrent_arguments, rows)
 

@@ -18,6 +18,7 @@ from brainstorm.layers import (BufferStructure, Layer, StructureTemplate,
 from brainstorm_layers._checks import (Argument, check_arguments,
                                        describe_options, one_of,
                                        positive_int)
+from brainstorm_layers._scratch import Scratch
 
 # activation -> (forward operation, derivative operation) of the handler
 ACTIVATIONS = {'linear': None,
@@ -55,24 +56,6 @@ def activation_deriv(handler, activation, y, dy, dx):
             handler.copy_to(dy, dx)
     else:
         getattr(handler, ACTIVATIONS[activation][1])(None, y, dy, dx)
-
-
-class Scratch:
-    """Temporary arrays of a layer, allocated through the handler and kept
-    per name while the handler and the shape stay the same."""
-
-    def __init__(self):
-        self.handler = None
-        self._arrays = {}
-
-    def get(self, handler, name, shape):
-        if handler is not self.handler:
-            self.handler, self._arrays = handler, {}
-        shape = tuple(shape)
-        array = self._arrays.get(name)
-        if array is None or tuple(array.shape) != shape:
-            array = self._arrays[name] = handler.allocate(shape)
-        return array
 
 
 class Clock:

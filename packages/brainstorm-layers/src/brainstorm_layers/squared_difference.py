@@ -5,7 +5,7 @@ from brainstorm.layers import (BufferStructure, Layer, StructureTemplate,
                                construction_function)
 
 from brainstorm_layers._checks import shape_message
-from brainstorm_layers._targets import Scratch
+from brainstorm_layers._scratch import Scratch
 
 
 class SquaredDifferenceLayerImpl(Layer):
