@@ -18,8 +18,9 @@ Without ``--data`` the file is ``CIFAR-10.hdf5`` in ``$BRAINSTORM_DATA_DIR``
 
 is trained with SGD with momentum, a progress bar, the validation accuracy
 after every epoch and the best network saved to ``--output``; it runs on
-the GPU (``PyCudaHandler``) when brainstorm-cuda provides one, on the
-default ``NumpyHandler`` otherwise.
+the GPU (``PyCudaHandler``) when brainstorm-cuda is installed with its
+``gpu`` extra and a device is present, on the default ``NumpyHandler``
+otherwise (``--cpu`` forces that).
 
 ``--smoke`` runs the same job in seconds: one epoch on the first few
 minibatches of 10 images.
@@ -44,6 +45,20 @@ PREPARE = 'brainstorm prepare cifar10 cifar-10-python.tar.gz -o {}'
 # --smoke: minibatch size and number of minibatches of each split
 SMOKE_BATCH_SIZE = 10
 SMOKE_BATCHES = {'training': 3, 'validation': 2}
+
+
+def gpu_handler():
+    """A ``PyCudaHandler``, or None when brainstorm-cuda is not installed or
+    cannot run here (no GPU, driver, pycuda or nvcc: the reason goes to
+    stderr)."""
+    if PyCudaHandler is None:
+        return None
+    try:
+        return PyCudaHandler()
+    except RuntimeError as err:     # brainstorm_cuda.CudaUnavailableError
+        print('cifar10_cnn.py: running on the CPU: {}'.format(err),
+              file=sys.stderr)
+        return None
 
 
 def default_data_file():
@@ -141,10 +156,11 @@ def main(argv=None):
 
     network = bs.Network.from_layer(fc)
 
-    if PyCudaHandler is None or args.cpu:
+    handler = None if args.cpu else gpu_handler()
+    if handler is None:
         print('Handler: NumpyHandler (CPU)')
     else:
-        network.set_handler(PyCudaHandler())
+        network.set_handler(handler)
         print('Handler: PyCudaHandler (GPU)')
 
     network.initialize({'Conv*': {'W': Gaussian(0.01), 'bias': 0},

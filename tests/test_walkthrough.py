@@ -59,11 +59,16 @@ def test_walkthrough(cifar_like, capsys):
     network = bs.Network.from_layer(fc)
 
     # The walkthrough moves the network to the GPU here with
-    # network.set_handler(PyCudaHandler()); brainstorm-cuda provides no
-    # handler yet, so the test checks that asking for it says so and runs on
-    # the default NumpyHandler.
-    with pytest.raises(ImportError, match='PyCudaHandler'):
-        from brainstorm.handlers import PyCudaHandler  # noqa: F401
+    # network.set_handler(PyCudaHandler()). Where no GPU can be used, the
+    # handler says what is missing and the walkthrough goes on with the
+    # default NumpyHandler; where one can, it trains there.
+    from brainstorm.handlers import PyCudaHandler
+    from brainstorm_cuda import CudaUnavailableError, is_available
+    if is_available():
+        network.set_handler(PyCudaHandler())
+    else:
+        with pytest.raises(CudaUnavailableError, match='install|GPU|nvcc'):
+            PyCudaHandler()
 
     network.initialize({'Conv*': {'W': Gaussian(0.01), 'bias': 0},
                         'FC': {'W': Gaussian(0.1), 'bias': 0},

@@ -1,5 +1,6 @@
 """The plugin system: entry points, lazy loading, failures, clashes, and a
 third-party layer distribution used by name without any change to core."""
+import importlib.metadata
 import textwrap
 import warnings
 
@@ -79,7 +80,16 @@ def test_core_registers_through_the_same_hooks():
     assert 'SgdStepper' in dir(bs.training)
 
 
-def test_missing_names_say_which_package_provides_them():
+def test_missing_names_say_which_package_provides_them(fresh_registry):
+    entry_points = importlib.metadata.entry_points
+
+    def without_cuda(**kwargs):
+        found = entry_points(**kwargs)
+        if kwargs.get('group') == 'brainstorm':
+            return [ep for ep in found if ep.name != 'brainstorm-cuda']
+        return found
+
+    fresh_registry.setattr(importlib.metadata, 'entry_points', without_cuda)
     with pytest.raises(MissingPluginError,
                        match='pip install brainstorm-cuda'):
         from brainstorm.handlers import PyCudaHandler  # noqa: F401
