@@ -110,6 +110,13 @@ def main(argv=None):
             ', '.join(sorted(unknown)),
             ', '.join(sorted(workloads.WORKLOADS))))
     names = args.workloads or ['mlp', 'cnn']
+    from brainstorm.handlers import PyCudaHandler
+    from brainstorm_cuda import CudaUnavailableError, is_available
+    if not is_available():
+        try:
+            PyCudaHandler()
+        except CudaUnavailableError as err:
+            sys.exit('bench_gpu.py: {}'.format(err))
     bs.global_rnd.set_seed(1)
     torch = _torch_with_cuda(args.tf32)
     if torch is not None:
