@@ -28,6 +28,19 @@ __device__ void window_range(int pos, int pad, int k, int s, int n_out,
     if (*last > n_out - 1) *last = n_out - 1;
 }
 
+// Splits the flat index i of an (N, H, W, C) array in C order into its
+// pixel (*y, *x) and channel *c; returns the image index.
+__device__ long long split_nhwc(long long i, int H, int W, int C, int *y,
+                                int *x, int *c)
+{
+    *c = (int)(i % C);
+    i /= C;
+    *x = (int)(i % W);
+    i /= W;
+    *y = (int)(i % H);
+    return i / H;
+}
+
 // How many of the k positions from start on lie in [0, size).
 __device__ int inside_count(int start, int k, int size)
 {
@@ -70,13 +83,8 @@ __global__ void col2im_add(const float *cols, float *images, long long n,
                            int kw, int pad, int sh, int sw)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long t = i;
-        const int c = (int)(t % C);
-        t /= C;
-        const int x = (int)(t % W);
-        t /= W;
-        const int y = (int)(t % H);
-        const long long img = t / H;
+        int y, x, c;
+        const long long img = split_nhwc(i, H, W, C, &y, &x, &c);
         int yo_first, yo_last, xo_first, xo_last;
         window_range(y, pad, kh, sh, Ho, &yo_first, &yo_last);
         window_range(x, pad, kw, sw, Wo, &xo_first, &xo_last);
@@ -104,13 +112,8 @@ __global__ void maxpool_forward(const float *images, float *outputs,
                                 int pad, int sh, int sw)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long t = i;
-        const int c = (int)(t % C);
-        t /= C;
-        const int xo = (int)(t % Wo);
-        t /= Wo;
-        const int yo = (int)(t % Ho);
-        const long long img = t / Ho;
+        int yo, xo, c;
+        const long long img = split_nhwc(i, Ho, Wo, C, &yo, &xo, &c);
         const float *channel = images + img * H * W * C + c;
         const int y0 = yo * sh - pad;
         const int x0 = xo * sw - pad;
@@ -149,13 +152,8 @@ __global__ void maxpool_backward(const float *argmax, const float *out_deltas,
                                  int pad, int sh, int sw)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long t = i;
-        const int c = (int)(t % C);
-        t /= C;
-        const int x = (int)(t % W);
-        t /= W;
-        const int y = (int)(t % H);
-        const long long img = t / H;
+        int y, x, c;
+        const long long img = split_nhwc(i, H, W, C, &y, &x, &c);
         const int pos = y * W + x;
         int yo_first, yo_last, xo_first, xo_last;
         window_range(y, pad, kh, sh, Ho, &yo_first, &yo_last);
@@ -179,13 +177,8 @@ __global__ void avgpool_forward(const float *images, float *outputs,
                                 int sw)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long t = i;
-        const int c = (int)(t % C);
-        t /= C;
-        const int xo = (int)(t % Wo);
-        t /= Wo;
-        const int yo = (int)(t % Ho);
-        const long long img = t / Ho;
+        int yo, xo, c;
+        const long long img = split_nhwc(i, Ho, Wo, C, &yo, &xo, &c);
         const int y0 = yo * sh - pad;
         const int x0 = xo * sw - pad;
         const int y_lo = y0 > 0 ? y0 : 0;
@@ -211,13 +204,8 @@ __global__ void avgpool_backward(const float *out_deltas, float *in_deltas,
                                  int sw)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long t = i;
-        const int c = (int)(t % C);
-        t /= C;
-        const int x = (int)(t % W);
-        t /= W;
-        const int y = (int)(t % H);
-        const long long img = t / H;
+        int y, x, c;
+        const long long img = split_nhwc(i, H, W, C, &y, &x, &c);
         int yo_first, yo_last, xo_first, xo_last;
         window_range(y, pad, kh, sh, Ho, &yo_first, &yo_last);
         window_range(x, pad, kw, sw, Wo, &xo_first, &xo_last);
