@@ -161,6 +161,19 @@ def _check_values(iterator_name, argument, values, check, expected):
                 iterator_name, argument, item, expected, value))
 
 
+def _check_names_subset(iterator_name, argument, values, main, main_values,
+                        what):
+    """Every item named in ``values`` must also be in ``main_values``."""
+    for item in values:
+        if item not in main_values:
+            raise ValueError(
+                '{}: {} names the data item {!r}, which is not in {} (which '
+                'names {}); give every item {}'.format(
+                    iterator_name, argument, item, main,
+                    ', '.join(repr(n) for n in main_values) or 'nothing',
+                    what))
+
+
 def _is_probability(value):
     return _is_real(value) and 0 <= value <= 1
 
@@ -204,13 +217,8 @@ class AddGaussianNoise(_Augmenter):
         _check_values(name, 'mean_dict', mean_dict,
                       lambda v: _is_real(v) and np.isfinite(v),
                       'a finite number')
-        for item in mean_dict:
-            if item not in std_dict:
-                raise ValueError(
-                    '{}: mean_dict names the data item {!r}, which is not in '
-                    'std_dict (which names {}); give every item a std'.format(
-                        name, item,
-                        ', '.join(repr(n) for n in std_dict) or 'nothing'))
+        _check_names_subset(name, 'mean_dict', mean_dict, 'std_dict',
+                            std_dict, 'a std')
         self.std_dict = std_dict
         self.mean_dict = {item: mean_dict.get(item, 0.0)
                           for item in std_dict}
@@ -261,14 +269,8 @@ class AddSaltNPepper(_Augmenter):
                                  {} if ratio_dict is None else ratio_dict)
         _check_values(name, 'ratio_dict', ratio_dict, _is_probability,
                       'a fraction in [0, 1]')
-        for item in ratio_dict:
-            if item not in prob_dict:
-                raise ValueError(
-                    '{}: ratio_dict names the data item {!r}, which is not '
-                    'in prob_dict (which names {}); give every item a '
-                    'probability'.format(
-                        name, item,
-                        ', '.join(repr(n) for n in prob_dict) or 'nothing'))
+        _check_names_subset(name, 'ratio_dict', ratio_dict, 'prob_dict',
+                            prob_dict, 'a probability')
         self.prob_dict = prob_dict
         self.ratio_dict = {item: ratio_dict.get(item, 0.5)
                            for item in prob_dict}
