@@ -126,6 +126,9 @@ WORKLOADS = {'mlp': (mlp_brainstorm, mlp_torch, 100),
 
 def bs_step_function(make, batch):
     net, data = make(batch)
+    # as inside Trainer.train with no hook reading them: skip the deltas of
+    # the data (no parameter needs them; PyTorch skips them too)
+    net.compute_all_deltas = False
     stepper = bs.training.MomentumStepper(learning_rate=0.01, momentum=0.9,
                                           scale_learning_rate=False)
     stepper.start(net)

@@ -182,6 +182,167 @@ def test_train_failures_exit_with_1(files, tmp_path, capsys):
     assert code == 1 and 'cannot read the architecture file' in err
 
 
+def data_file(path, change=None):
+    """The digits of the ``files`` fixture, as arrays changed by
+    ``change(splits)``, written to ``path``."""
+    splits = load_digits(split=(300, 100, 100), flatten=True)
+    if change is not None:
+        change(splits)
+    save_as_hdf5(splits, str(path))
+    return str(path)
+
+
+def set_entry(split, item, index, value):
+    def change(splits):
+        splits[split][item][index] = value
+    return change
+
+
+def stale_file(tmp_path):
+    path = tmp_path / 'best.hdf5'
+    path.write_bytes(b'from an earlier run')
+    return str(path)
+
+
+@pytest.mark.filterwarnings('ignore:overflow:RuntimeWarning',
+                            'ignore:invalid value:RuntimeWarning')
+def test_diverged_training_saves_nothing_and_exits_with_1(files, tmp_path,
+                                                          capsys):
+    output = stale_file(tmp_path)
+    code, out, err = run(['train', '--spec', 'F20', '--data', files['data'],
+                          '--epochs', '2', '--stepper', 'sgd',
+                          '--learning-rate', '1e30', '--no-progress', '-o',
+                          output], capsys)
+    assert code == 1
+    assert err == (
+        'brainstorm train: error: NaN or inf found in the parameters '
+        'FullyConnected.parameters.W (NaN at index (0, 0)) at epoch 1, '
+        'update 3: the training diverged; no network was saved ({} is left '
+        'from an earlier run)\n'.format(output))
+    # the untrained network of epoch 0 is not the best one, and the file
+    # of the earlier run is neither evaluated nor touched
+    assert 'Best validation' not in out and 'Test accuracy' not in out
+    assert pathlib.Path(output).read_bytes() == b'from an earlier run'
+
+
+def test_best_network_is_a_trained_one(files, tmp_path, capsys):
+    code, out, err = run(['train', '--spec', 'F20', '--data', files['data'],
+                          '--epochs', '2', '--no-progress', '-o',
+                          str(tmp_path / 'b.hdf5')], capsys)
+    assert code == 0, err
+    best_epoch = int(out.split('Best validation accuracy: ')[1].split(
+        '(epoch ')[1].split(')')[0])
+    assert best_epoch in (1, 2)
+
+
+def test_empty_split_is_an_error_before_training(tmp_path, capsys):
+    def empty_validation(splits):
+        splits['validation'] = {k: v[:, :0]
+                                for k, v in splits['validation'].items()}
+    data = data_file(tmp_path / 'empty.hdf5', empty_validation)
+    output = stale_file(tmp_path)
+    code, out, err = run(['train', '--spec', 'F20', '--data', data,
+                          '--epochs', '1', '--no-progress', '-o', output],
+                         capsys)
+    assert code == 1
+    assert err == (
+        "brainstorm train: error: the validation data: data item 'default' "
+        'has shape (1, 0, 64): it holds no sequences (B = 0) (T and B must '
+        'be at least 1; is the data set or split empty?)\n')
+    assert 'epoch' not in out and 'Test accuracy' not in out
+    assert pathlib.Path(output).read_bytes() == b'from an earlier run'
+
+
+@pytest.mark.parametrize('split, index, value, message', [
+    ('training', (0, 5, 0), 255,
+     'the largest label is 255 (the training data, index (0, 5, 0)), but '
+     'the training data has no example of classes 10 to 254: is it a stray '
+     'label? Fix the labels, or give --num-classes to train 256 classes '
+     'anyway'),
+    ('test', (0, 7, 0), 10,
+     'the largest label is 10 (the test data, index (0, 7, 0)), but the '
+     'training data has no example of class 10: is it a stray label? Fix '
+     'the labels, or give --num-classes to train 11 classes anyway'),
+    ('validation', (0, 7, 0), -1,
+     'the validation data holds the label -1.0 at index (0, 7, 0) (targets '
+     'of shape (1, 100, 1)); labels must be class indices: integers from 0 '
+     'up'),
+    ('test', (0, 2, 0), 2.5,
+     'the test data holds the label 2.5 at index (0, 2, 0) (targets of '
+     'shape (1, 100, 1)); labels must be class indices: integers from 0 '
+     'up'),
+    ('test', (0, 9, 0), np.nan,
+     'the test data holds the label NaN at index (0, 9, 0) (targets of '
+     'shape (1, 100, 1)); labels must be class indices: integers from 0 '
+     'up')])
+def test_bad_labels_are_found_before_training(tmp_path, capsys, split,
+                                              index, value, message):
+    data = data_file(tmp_path / 'labels.hdf5',
+                     set_entry(split, 'targets', index, value))
+    code, out, err = run(['train', '--spec', 'F20', '--data', data,
+                          '--epochs', '1', '--no-progress', '-o',
+                          str(tmp_path / 'x.hdf5')], capsys)
+    assert code == 1
+    assert err == 'brainstorm train: error: {}\n'.format(message)
+    assert 'epoch' not in out
+
+
+def test_num_classes_sets_the_classes_and_the_valid_labels(tmp_path,
+                                                           capsys):
+    data = data_file(tmp_path / 'labels.hdf5',
+                     set_entry('test', 'targets', (0, 7, 0), 11))
+    output = str(tmp_path / 'x.hdf5')
+    code, out, err = run(['train', '--spec', 'F20', '--data', data,
+                          '--epochs', '1', '--no-progress', '-o', output,
+                          '--num-classes', '12'], capsys)
+    assert code == 0, err
+    net = bs.Network.from_hdf5(output)
+    assert net.buffer['Output_projection.parameters.W'].shape == (20, 12)
+    code, out, err = run(['train', '--spec', 'F20', '--data', data,
+                          '--epochs', '1', '--no-progress', '-o', output,
+                          '--num-classes', '11'], capsys)
+    assert code == 1
+    assert err == (
+        'brainstorm train: error: the test data holds the label 11.0 at '
+        'index (0, 7, 0) (targets of shape (1, 100, 1)); labels must be '
+        'class indices: integers from 0 to 10 (--num-classes 11)\n')
+    code, _, err = run(['train', '--spec', 'F20', '--task', 'regression',
+                        '--num-classes', '3'], capsys)
+    assert code == 2 and '--num-classes: only for --task classification' \
+        in err
+
+
+def test_architecture_classes_check_the_labels_of_every_split(files,
+                                                              tmp_path,
+                                                              capsys):
+    data = data_file(tmp_path / 'labels.hdf5',
+                     set_entry('test', 'targets', (0, 7, 0), 12))
+    code, out, err = run(['train', '--architecture', files['architecture'],
+                          '--data', data, '--epochs', '1', '--no-progress',
+                          '-o', str(tmp_path / 'x.hdf5')], capsys)
+    assert code == 1
+    assert err == (
+        "brainstorm train: error: the test data: data item 'targets' holds "
+        "12.0 at index (0, 7, 0) (of shape (1, 100, 1)), but SoftmaxCE "
+        "layer 'Output' takes class indices: integers from 0 to 9 for its "
+        "10 classes\n")
+    assert 'epoch' not in out
+
+
+def test_nan_in_a_data_file_is_found_before_training(tmp_path, capsys):
+    data = data_file(tmp_path / 'nan.hdf5',
+                     set_entry('test', 'default', (0, 42, 3), np.inf))
+    code, out, err = run(['train', '--spec', 'F20', '--data', data,
+                          '--epochs', '1', '--no-progress', '-o',
+                          str(tmp_path / 'x.hdf5')], capsys)
+    assert code == 1
+    assert err == (
+        "brainstorm train: error: the test data: data item 'default' holds "
+        'inf at index (0, 42, 3) (of shape (1, 100, 64)); data must be '
+        'finite: remove or repair that sequence (B index 42)\n')
+    assert 'epoch' not in out
+
+
 def test_missing_plugin_gives_a_clear_error(files, tmp_path, capsys,
                                             monkeypatch):
     original = registry.get

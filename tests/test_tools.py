@@ -479,6 +479,32 @@ def test_manual_extract_and_save_example(tmp_path):
     assert np.allclose(result['Output.outputs.predictions'], predictions)
 
 
+def test_extract_after_training_uses_no_stale_targets():
+    """The manual's ``extract(net, Minibatches(25, default=x), ...)`` on a
+    network that was given targets before: predictions are computed,
+    the loss of data without targets is an error, not the old loss."""
+    rnd = np.random.RandomState(5)
+    x = rnd.randn(1, 50, 4)
+    y = rnd.randint(0, 3, (1, 50, 1))
+    net = create_net_from_spec('classification', 4, 3, 'F5')
+    trainer = bs.Trainer(bs.training.SgdStepper(learning_rate=0.1),
+                         verbose=False)
+    trainer.add_hook(bs.hooks.StopAfterEpoch(1))
+    trainer.train(net, Minibatches(25, default=x, targets=y))
+    result = bs.tools.extract(net, Minibatches(25, default=x, shuffle=False),
+                              ['Output.outputs.predictions'])
+    pre = x @ net.get('FullyConnected.parameters.W') + \
+        net.get('FullyConnected.parameters.bias')
+    assert np.allclose(result['Output.outputs.predictions'],
+                       softmax(affine(net, np.maximum(pre, 0))), atol=1e-5)
+    with pytest.raises(ValueError, match="computed no loss for layer 'Loss': "
+                                         "it needs the input 'targets'"):
+        net.get_loss_values()
+    with pytest.raises(ValueError, match="Output.outputs.loss was not "
+                                         "computed"):
+        net.get('Output.outputs.loss')
+
+
 def test_network_info_of_a_spec_network():
     net = create_net_from_spec('classification', 784, 10,
                                'D.2 F1200 D F1200 D')

@@ -162,6 +162,8 @@ Checkpoint.__undescribed__ = {'trainer': None}
 
 
 class StopAt(Hook):
+    can_stop_training = True
+
     def __init__(self, epochs, name=None):
         super().__init__(name)
         self.epochs = epochs

@@ -145,6 +145,8 @@ class OneBatch(DataIterator):
 
 
 class Stop(Hook):
+    can_stop_training = True
+
     def __call__(self, epoch_nr, update_nr, net, stepper, logs):
         if epoch_nr >= 1:
             raise StopIteration()

@@ -1,14 +1,19 @@
 """The plugin system: entry points, lazy loading, failures, clashes, and a
 third-party layer distribution used by name without any change to core."""
 import importlib.metadata
+import os
+import subprocess
+import sys
 import textwrap
+import types
 import warnings
 
 import numpy as np
 import pytest
 
 import brainstorm as bs
-from brainstorm.plugins import MissingPluginError, PluginError, registry
+from brainstorm.plugins import (MissingPluginError, PluginConflictError,
+                                PluginError, hookimpl, registry)
 from brainstorm.testing.simple_layers import TestSoftmaxLoss, use_simple_layers
 
 SCALE_LAYER = '''
@@ -153,26 +158,105 @@ def test_a_broken_plugin_warns_with_its_distribution_and_others_load(
         registry.load()
 
 
-def test_two_plugins_with_the_same_layer_name_is_an_error(
+CONFLICT = ("two brainstorm plugins provide the layer 'Scale': "
+            "'bs-scale-one' and 'bs-scale-two'")
+
+
+def test_two_plugins_with_the_same_layer_name_are_reported_not_fatal(
         tmp_path, fresh_registry):
     make_distribution(tmp_path, 'bs-scale-one', 'bs_scale_one', SCALE_LAYER)
     make_distribution(tmp_path, 'bs-scale-two', 'bs_scale_two', SCALE_LAYER)
     fresh_registry.syspath_prepend(str(tmp_path))
     registry.reset()
-    with pytest.raises(PluginError) as info:
+    with pytest.warns(RuntimeWarning) as record:
         registry.load()
-    assert 'bs-scale-one' in str(info.value)
-    assert 'bs-scale-two' in str(info.value)
-    assert "'Scale'" in str(info.value)
+    assert [str(w.message) for w in record] == [
+        CONFLICT + '; neither is used, the other names are; uninstall one of '
+        'them, or set BRAINSTORM_PLUGINS_STRICT=1 to make this an error']
+    assert registry.conflicts == {('layers', 'Scale'): ['bs-scale-one',
+                                                        'bs-scale-two']}
+    # every other name keeps working
+    assert registry.get('layers', 'Input') is bs.layers.Input
+    assert 'Scale' not in registry.names('layers')
+    info = registry.plugin_info()
+    assert info['bs-scale-one']['layers'] == ['Scale']
+    assert info['bs-scale-two']['layers'] == ['Scale']
+    # the shared name names both distributions
+    with pytest.raises(PluginConflictError) as error:
+        bs.layers.Scale()
+    assert str(error.value) == (
+        'brainstorm.layers.Scale: ' + CONFLICT + ', so neither is used; '
+        'uninstall one of them')
+    assert isinstance(error.value, PluginError)
+    with pytest.raises(ImportError, match=CONFLICT):
+        from brainstorm.layers import Scale  # noqa: F401
+    with pytest.raises(PluginConflictError, match=CONFLICT):
+        bs.Network.from_architecture({
+            'Input': {'@type': 'Input', 'out_shapes': {'default': ['T', 'B',
+                                                                   2]},
+                      '@outgoing_connections': {'default': ['S.default']}},
+            'S': {'@type': 'Scale', '@outgoing_connections': {}}})
+
+    fresh_registry.setenv('BRAINSTORM_PLUGINS_STRICT', '1')
+    registry.reset()
+    with pytest.raises(PluginError) as error:
+        registry.load()
+    assert str(error.value) == CONFLICT
 
 
-def test_two_distributions_with_one_entry_point_name_is_an_error(
+def _twin_layer():
+    from brainstorm.layers import Layer
+
+    class TwinLayerImpl(Layer):
+        def setup(self, kwargs, in_shapes):
+            return in_shapes, {}, {}
+    return TwinLayerImpl
+
+
+def _plugin_module(name, layers):
+    module = types.ModuleType(name)
+    module.brainstorm_layers = hookimpl(lambda: layers)
+    return module
+
+
+def test_two_registered_modules_with_one_layer_name(fresh_registry):
+    registry.register_module(_plugin_module('first', [_twin_layer()]),
+                             'twin-one')
+    registry.register_module(_plugin_module('second', [_twin_layer()]),
+                             'twin-two')
+    try:
+        with pytest.warns(RuntimeWarning, match="two brainstorm plugins "
+                                                "provide the layer 'Twin': "
+                                                "'twin-one' and 'twin-two'"):
+            assert registry.contains('layers', 'Input')
+        with pytest.raises(PluginConflictError, match="'twin-one' and "
+                                                      "'twin-two'"):
+            registry.layer_impl('Twin')
+        assert registry.get('handlers', 'NumpyHandler') is \
+            bs.handlers.NumpyHandler
+    finally:
+        registry.unregister_module('twin-one')
+        registry.unregister_module('twin-two')
+    registry.load()
+    assert registry.conflicts == {}
+
+
+def test_two_distributions_with_one_entry_point_name_are_reported(
         tmp_path, fresh_registry):
     make_distribution(tmp_path, 'bs-a', 'bs_a', SCALE_LAYER,
                       entry_name='same-name')
     make_distribution(tmp_path, 'bs-b', 'bs_b', 'X = 1\n',
                       entry_name='same-name')
     fresh_registry.syspath_prepend(str(tmp_path))
+    registry.reset()
+    with pytest.warns(RuntimeWarning, match="entry-point name 'same-name'"):
+        registry.load()
+    assert registry.contains('layers', 'Input')
+    assert len(registry.failures) == 1
+    (message,) = registry.failures.values()
+    assert "'bs-a'" in message and "'bs-b'" in message
+
+    fresh_registry.setenv('BRAINSTORM_PLUGINS_STRICT', '1')
     registry.reset()
     with pytest.raises(PluginError, match='same-name'):
         registry.load()
@@ -189,3 +273,44 @@ def test_plugins_load_lazily():
         warnings.simplefilter('error')
         info = registry.plugin_info()
     assert 'Input' in info['brainstorm-core']['layers']
+
+
+def run_cli(tmp_path, *args, strict=False):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(tmp_path)] + [p for p in os.environ.get('PYTHONPATH', '')
+                           .split(os.pathsep) if p]))
+    env.pop('BRAINSTORM_PLUGINS_STRICT', None)
+    if strict:
+        env['BRAINSTORM_PLUGINS_STRICT'] = '1'
+    return subprocess.run([sys.executable, '-m', 'brainstorm.cli'] +
+                          list(args), capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_the_command_lists_a_conflict_and_keeps_working(tmp_path):
+    make_distribution(tmp_path, 'bs-scale-one', 'bs_scale_one', SCALE_LAYER)
+    make_distribution(tmp_path, 'bs-scale-two', 'bs_scale_two', SCALE_LAYER)
+
+    listed = run_cli(tmp_path, 'plugins')
+    assert listed.returncode == 1, listed.stderr
+    assert 'Traceback' not in listed.stderr
+    lines = listed.stdout.splitlines()
+    for dist in ('bs-scale-one', 'bs-scale-two'):
+        at = lines.index(dist + ' 1.0')
+        assert lines[at + 1] == '  layers: Scale'
+    assert lines[lines.index('Provided by several plugins, so not used '
+                             '(uninstall all but one):') + 1] == \
+        "  layer 'Scale': bs-scale-one 1.0, bs-scale-two 1.0"
+    assert 'brainstorm-core' in listed.stdout
+
+    helped = run_cli(tmp_path, '--help')
+    assert helped.returncode == 0 and 'Traceback' not in helped.stderr
+    assert 'usage: brainstorm' in helped.stdout
+
+    info = run_cli(tmp_path, 'info', str(tmp_path / 'missing.hdf5'))
+    assert info.returncode == 1 and 'Traceback' not in info.stderr
+    assert 'brainstorm: warning: ' + CONFLICT in info.stderr
+
+    strict = run_cli(tmp_path, 'plugins', strict=True)
+    assert strict.returncode == 1
+    assert strict.stderr == 'brainstorm: error: ' + CONFLICT + '\n'

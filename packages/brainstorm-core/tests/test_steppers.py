@@ -239,6 +239,8 @@ def test_steppers_are_registered():
 
 
 class StopAt(Hook):
+    can_stop_training = True
+
     def __init__(self, epochs):
         super().__init__()
         self.epochs = epochs

@@ -163,6 +163,101 @@ def test_extract_refuses_to_join_batches_of_different_lengths():
         extract(make_net(), Batches(batches), ['A.outputs.default'])
 
 
+def without(batches, *names):
+    return [{k: v for k, v in b.items() if k not in names} for b in batches]
+
+
+def test_extract_with_inputs_only_after_targets_were_given():
+    """The manual's use: predictions of data without targets, on a network
+    that was given targets before; the stale targets are never used."""
+    net = make_net()
+    batches = make_batches(seed=1)
+    net.provide_external_data(batches[0])
+    net.forward_pass()
+    assert np.isfinite(net.get_loss_values()['total_loss'])
+    result = extract(net, Batches(without(batches, 'targets', 'static')),
+                     ['Out.outputs.predictions'])
+    x = joined(batches, 'default')
+    assert np.allclose(result['Out.outputs.predictions'],
+                       softmax(affine(net, x)))
+    message = ("it needs the input 'targets', which was not in the data "
+               "given to provide_external_data (it got 'default')")
+    with pytest.raises(ValueError) as info:
+        net.get_loss_values()
+    assert str(info.value) == (
+        "get_loss_values: the last forward pass computed no loss for layer "
+        "'Out': " + message + '; provide all inputs (with the targets) to '
+        'compute losses')
+    with pytest.raises(ValueError) as info:
+        net.get('Out.outputs.loss')
+    assert str(info.value) == ('Out.outputs.loss was not computed by the '
+                               'last forward pass: ' + message)
+    with pytest.raises(ValueError, match='Out.internals.logp was not '
+                                         'computed'):
+        net.get('Out.internals')
+    with pytest.raises(ValueError) as info:
+        net.get_input('targets')
+    assert str(info.value) == (
+        "Input.outputs.targets holds no data: the input 'targets' was not in "
+        "the data given to provide_external_data (it got 'default')")
+    # the live buffers hold NaN, not the targets of the first batch
+    assert np.isnan(net.handler.get_numpy_copy(
+        net.buffer['Out.outputs.loss'])).all()
+    assert np.isnan(net.handler.get_numpy_copy(
+        net.buffer['Input.outputs.targets'])).all()
+
+
+def test_extract_of_a_buffer_that_needs_missing_data_names_it():
+    net = make_net()
+    with pytest.raises(ValueError, match="Out.internals.logp was not "
+                                         "computed by the last forward pass: "
+                                         "it needs the input 'targets'"):
+        extract(net, Batches(without(make_batches(), 'targets')),
+                ['Out.outputs.predictions', 'Out.internals.logp'])
+
+
+def test_layers_needing_missing_inputs_are_skipped_and_unreadable():
+    inp = bs.layers.Input({'default': ('T', 'B', 4),
+                           'side': ('T', 'B', 2),
+                           'targets': ('T', 'B', 1)})
+    out = TestSoftmaxLoss(name='Out')
+    inp >> TestAffine(3, name='A') >> out
+    inp - 'targets' >> 'targets' - out
+    inp - 'side' >> TestAffine(5, name='S') >> TestAffine(2, name='S2')
+    net = bs.Network.from_layer(out)
+    net.set_handler(NumpyHandler(np.float64))
+    calls = []
+    for name in ('S', 'S2'):
+        layer = net.layers[name]
+        layer.forward_pass = (lambda f, n: lambda *a: (calls.append(n),
+                                                        f(*a)))(
+            layer.forward_pass, name)
+    x = np.ones((1, 2, 4))
+    net.provide_external_data({'default': x}, all_inputs=False)
+    net.forward_pass()
+    assert calls == []
+    assert net.get('A.outputs.default').shape == (1, 2, 3)
+    assert net.get('Out.outputs.predictions').shape == (1, 2, 3)
+    for path, missing in [('S.outputs.default', "'side'"),
+                          ('S2.outputs.default', "'side'"),
+                          ('Out.outputs.loss', "'targets'")]:
+        with pytest.raises(ValueError, match='{} was not computed by the '
+                                             'last forward pass: it needs the '
+                                             'input {}'.format(path,
+                                                               missing)):
+            net.get(path)
+    # all inputs again: everything is computed and readable
+    net.provide_external_data({'default': x, 'side': np.ones((1, 2, 2)),
+                               'targets': np.zeros((1, 2, 1))})
+    with pytest.raises(ValueError, match='S2.outputs.default was not '
+                                         'computed'):
+        net.get('S2.outputs.default')    # not before the next forward pass
+    net.forward_pass()
+    assert calls == ['S', 'S2']
+    assert np.isfinite(net.get('S2.outputs.default')).all()
+    assert np.isfinite(net.get_loss_values()['total_loss'])
+
+
 # -- extract_and_save ---------------------------------------------------------
 
 def test_extract_and_save_writes_what_extract_returns(tmp_path):

@@ -222,3 +222,34 @@ def test_create_net_from_spec_reports_spec_errors_before_building():
         create_net_from_spec('classification', 4, 3, 'F10 F0')
     assert info.value.position == 5
     assert bs.tools.SpecError is SpecError
+
+
+@pytest.mark.parametrize('spec, position, words', [
+    ('F99999999999999999999', 1,
+     'the size is too large: 99999999999999999999 (at most 2147483647)'),
+    ('C99999999999999999999:3', 1, 'the number of filters is too large'),
+    ('C3:3p99999999999999999999', 5, 'the padding is too large'),
+    ('P99999999999999999999', 1, 'the kernel size is too large'),
+    ('F\uff120', 1, "expected the size (digits), found '\uff12' (numbers "
+                    'are written with the digits 0-9 only)'),
+    ('F\u0661\u0662', 1, "found '\u0661' (numbers are written with the "
+                         'digits 0-9 only)'),
+    ('F2\u00b2', 2, "unexpected '\u00b2' (numbers are written with the "
+                    'digits 0-9 only)'),
+    ('C3:3s\u00b2', 5, "expected the stride (digits), found '\u00b2'"),
+    ('D.\u0665', 2, "expected a dropout probability such as .5 or 0.25, "
+                    "found '\u0665'"),
+])
+def test_overflowing_and_non_ascii_numbers_are_spec_errors(spec, position,
+                                                          words):
+    err = error_of(spec)
+    assert err.position == position
+    assert words in err.reason
+    assert caret_column(err) == position
+    with pytest.raises(SpecError):
+        create_net_from_spec('classification', 4, 3, spec)
+
+
+def test_the_largest_number_is_accepted():
+    assert parsed('F2147483647') == [('FullyConnected',
+                                      {'size': 2147483647})]

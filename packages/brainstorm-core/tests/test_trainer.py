@@ -29,6 +29,8 @@ class Batches(DataIterator):
 
 
 class Recorder(Hook):
+    can_stop_training = True
+
     def __init__(self, calls, stop_at=None, value=None, **kwargs):
         super().__init__(**kwargs)
         self.calls, self.stop_at, self.value = calls, stop_at, value
@@ -176,3 +178,92 @@ def test_global_seed_reseeds_the_handler_of_every_network():
     first = mask()
     assert 0 < first.sum() < 36
     assert np.array_equal(first, mask())
+
+
+# -- a training no hook can stop ----------------------------------------------
+
+class Monitor(Hook):
+    """A hook that stops nothing (can_stop_training is False) but ends the
+    test's training anyway, after ``stop_after`` calls."""
+
+    def __init__(self, stop_after=2, **kwargs):
+        super().__init__(**kwargs)
+        self.stop_after, self.count = stop_after, 0
+
+    def __call__(self, epoch_nr, update_nr, net, stepper, logs):
+        self.count += 1
+        if self.count >= self.stop_after:
+            raise StopIteration('test over')
+
+
+class Endless(Batches):
+    """Batches again and again: one pass never ends."""
+
+    def __init__(self):
+        super().__init__(2)
+        self.length = float('inf')
+
+    def __call__(self, handler=None):
+        while True:
+            yield from self.batches
+
+
+UNSTOPPABLE = (
+    'Trainer.train: no hook can stop the training, so it runs until '
+    'interrupted (Ctrl+C); add one, such as bs.hooks.StopAfterEpoch(10) (a '
+    'hook of your own that stops training by raising StopIteration says so '
+    'with the class attribute can_stop_training = True)')
+
+
+def test_training_that_no_hook_can_stop_warns_at_the_start():
+    trainer = bs.Trainer(bs.training.SgdStepper(0.1), verbose=False)
+    trainer.add_hook(Monitor())
+    with pytest.warns(RuntimeWarning) as record:
+        trainer.train(make_net(), Batches(2))
+    assert [str(w.message) for w in record] == [UNSTOPPABLE]
+    assert record[0].filename == __file__
+
+    trainer = bs.Trainer(bs.training.SgdStepper(0.1), verbose=False)
+    with pytest.warns(RuntimeWarning, match='no hook can stop the training'):
+        with pytest.raises(KeyboardInterrupt):
+            trainer.train(make_net(), Interrupting())
+
+
+class Interrupting(Batches):
+    """Stands in for the user's Ctrl+C during the first epoch."""
+
+    def __call__(self, handler=None):
+        yield self.batches[0]
+        raise KeyboardInterrupt
+
+
+def test_a_hook_that_can_stop_the_training_gives_no_warning(recwarn):
+    trainer = bs.Trainer(bs.training.SgdStepper(0.1), verbose=False)
+    trainer.add_hook(Recorder([], stop_at=1))
+    trainer.train(make_net(), Batches(2))
+    assert not [w for w in recwarn if 'interrupted' in str(w.message)]
+
+
+def test_an_endless_iterator_needs_an_update_hook_that_can_stop_it(recwarn):
+    trainer = bs.Trainer(bs.training.SgdStepper(0.1), verbose=False)
+    trainer.add_hook(Recorder([], stop_at=1))      # epoch hook: never called
+    trainer.add_hook(Monitor(3, timescale='update'))
+    with pytest.warns(RuntimeWarning) as record:
+        trainer.train(make_net(), Endless())
+    assert [str(w.message) for w in record] == [
+        "Trainer.train: the training data iterator never ends (length inf), "
+        "so no epoch ends and only hooks with timescale='update' are called, "
+        "but none of them can stop the training, so it runs until "
+        "interrupted (Ctrl+C); add a hook that stops it with "
+        "timescale='update', such as bs.hooks.EarlyStopper(..., "
+        "timescale='update') (a hook of your own that stops training by "
+        "raising StopIteration says so with the class attribute "
+        "can_stop_training = True)"]
+    assert trainer.current_update_nr == 3
+
+    trainer = bs.Trainer(bs.training.SgdStepper(0.1), verbose=False)
+    stopper = Recorder([], stop_at=1, timescale='update')
+    trainer.add_hook(stopper)
+    recwarn.clear()
+    trainer.train(make_net(), Endless())
+    assert not [w for w in recwarn if 'interrupted' in str(w.message)]

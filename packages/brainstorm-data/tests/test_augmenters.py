@@ -463,6 +463,8 @@ def test_batch_with_another_shape_than_announced_raises():
 
 # -- training -----------------------------------------------------------------
 class StopAfter(Hook):
+    can_stop_training = True
+
     def __init__(self, epochs):
         super().__init__()
         self.epochs = epochs

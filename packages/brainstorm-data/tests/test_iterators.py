@@ -172,9 +172,15 @@ def test_no_data_raises(cls):
         cls()
 
 
-def test_item_without_time_and_batch_axes_raises():
-    with pytest.raises(ValueError, match="'default'.*\\(T, B, ...\\)"):
-        Minibatches(default=np.zeros(10))
+@pytest.mark.parametrize('shape', [(10,), (100, 64)])
+def test_item_without_time_batch_and_feature_axes_raises(shape):
+    """A (N, features) array, the usual layout elsewhere, would be read
+    as N time steps of 64 sequences: it is refused, naming the item."""
+    with pytest.raises(ValueError) as err:
+        Minibatches(default=np.zeros(shape))
+    assert str(err.value).startswith(
+        "data item 'default' has shape {}, but data must be shaped (T, B, "
+        "features...), with at least one feature axis".format(shape))
 
 
 def test_lists_are_converted():

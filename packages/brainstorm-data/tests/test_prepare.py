@@ -415,3 +415,8 @@ def test_split_by_counts_and_by_fractions():
     with pytest.raises(ValueError, match=r'\(T, B, \.\.\.\), got shape '
                                          r'\(10,\)'):
         split(np.arange(10), [5])
+
+
+def test_shuffle_data_and_split_are_those_of_bs_tools():
+    assert shuffle_data is bs.tools.shuffle_data
+    assert split is bs.tools.split

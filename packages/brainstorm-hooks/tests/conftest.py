@@ -41,6 +41,7 @@ def random_batches(sizes, seed=0, T=1, n_classes=3):
 class Recorder(Hook):
     """Records its calls and, optionally, the parameters of the network."""
 
+    can_stop_training = True
     __undescribed__ = {'calls': None, 'params': None}
 
     def __init__(self, name=None, timescale='epoch', interval=1,

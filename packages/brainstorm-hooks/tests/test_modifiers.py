@@ -228,3 +228,35 @@ def test_resumed_training_goes_on_with_the_scheduled_value(helpers,
     assert resumed.logs['lr']['learning_rate'] == \
         whole.logs['lr']['learning_rate']
     assert np.array_equal(net_b.get('parameters'), net.get('parameters'))
+
+
+class CountingSchedule:
+    """A schedule that records every call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, epoch_nr, update_nr):
+        self.calls.append((epoch_nr, update_nr))
+        return 0.1 / (1 + epoch_nr)
+
+
+def test_the_schedule_is_called_once_per_epoch_and_once_at_the_start(
+        net, train_iter):
+    schedule = CountingSchedule()
+    trainer = train(bs.training.SgdStepper(1.0), net, train_iter,
+                    [ModifyStepperAttribute(schedule)], epochs=3)
+    # at the start (epoch 0) and after epochs 1, 2, 3: not twice at epoch 0
+    assert schedule.calls == [(0, 0), (1, 3), (2, 6), (3, 9)]
+    assert trainer.logs['ModifyStepperAttribute']['learning_rate'] == \
+        pytest.approx([0.1, 0.05, 0.1 / 3, 0.025])
+
+
+def test_the_schedule_is_called_once_per_interval_of_updates(net,
+                                                             train_iter):
+    schedule = CountingSchedule()
+    train(bs.training.SgdStepper(1.0), net, train_iter,
+          [ModifyStepperAttribute(schedule, timescale='update', interval=2)],
+          epochs=3)
+    # at the start, then after updates 2, 4, 6, 8 (9 updates in all)
+    assert schedule.calls == [(0, 0), (1, 2), (2, 4), (2, 6), (3, 8)]

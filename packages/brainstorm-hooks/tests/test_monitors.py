@@ -267,13 +267,16 @@ def test_layer_deltas_of_the_last_backward_pass(train_iter, valid_iter,
     initial = params_of_a(net)
     trainer.train(net, train_iter, valid=valid_iter)
     logs = trainer.logs['d']
-    # the input deltas of A (fed by the Input layer) are not computed
-    assert list(logs) == ['output_deltas']
+    # the input deltas of A (fed by the Input layer, so no parameter needs
+    # them) are computed because the monitor reads them
+    assert list(logs) == ['input_deltas', 'output_deltas']
     assert list(logs['output_deltas']) == ['default']
     for k, params in enumerate(params_before_each_update(initial, rec)):
         _, _, dy = forward_by_hand(params, train_iter.batches[k],
                                    helpers.softmax)
         assert_logged(logs['output_deltas']['default'], k, numpy_stats(dy))
+        assert_logged(logs['input_deltas']['default'], k,
+                      numpy_stats(dy @ params['W'].T))
     epoch_logs = trainer.logs['d_epoch']['output_deltas']['default']
     for stat in epoch_logs:
         assert epoch_logs[stat] == [0.0, logs['output_deltas']['default'][

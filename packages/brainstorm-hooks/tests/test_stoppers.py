@@ -279,6 +279,54 @@ def test_stop_on_nan_missing_log(net, train_iter, trainer):
         run(trainer, net, train_iter, StopOnNan(['validation.total_loss']))
 
 
+def test_stop_on_nan_names_the_entry_and_when_it_appeared(net, train_iter,
+                                                          helpers, capsys):
+    trainer = bs.Trainer(bs.training.SgdStepper(0.1), verbose=True)
+    hook = StopOnNan(check_training_loss=False)
+    run(trainer, net, train_iter, Poison('A.parameters.W', 2), hook)
+    message = ('NaN or inf found in the parameters A.parameters.W (NaN at '
+               'index (0, 1)) at epoch 2, update 6: the training diverged')
+    assert 'StopOnNan >> {}\n'.format(message) in capsys.readouterr().out
+    assert hook.reason == message
+    # a new training starts with no reason
+    hook.start(net, trainer.stepper, False, {})
+    assert hook.reason is None
+
+
+def two_loss_net():
+    """Two TestSoftmaxLoss layers 'Out1' and 'Out2' on affine layers 'A1'
+    and 'A2' of the same input."""
+    from brainstorm.testing.simple_layers import TestAffine, TestSoftmaxLoss
+    inp = bs.layers.Input({'default': ('T', 'B', 4),
+                           'targets': ('T', 'B', 1)})
+    outs = []
+    for i in (1, 2):
+        out = TestSoftmaxLoss(name='Out{}'.format(i))
+        inp >> TestAffine(3, name='A{}'.format(i)) >> out
+        inp - 'targets' >> 'targets' - out
+        outs.append(out)
+    net = bs.Network.from_layer(outs[1])
+    net.set_parameters(np.random.RandomState(0).randn(
+        net.buffer_manager.num_parameters) * 0.5)
+    return net
+
+
+@pytest.mark.parametrize('timescale, expected', [
+    ('update', 'NaN or inf found in the training loss of the last batch '
+               "(nan; not finite in the last batch: the loss of layer "
+               "'Out2') at epoch 2, update 4: the training diverged"),
+    ('epoch', 'NaN or inf found in the training loss '
+              '(rolling_training.total_loss = nan; not finite in the last '
+              "batch: the loss of layer 'Out2') at epoch 2, update 6: the "
+              'training diverged')])
+def test_stop_on_nan_names_the_loss_layer(train_iter, timescale, expected):
+    trainer = bs.Trainer(bs.training.SgdStepper(0.1), verbose=False)
+    hook = StopOnNan(check_parameters=False, timescale=timescale)
+    run(trainer, two_loss_net(), train_iter, Poison('A2.parameters.W', 1),
+        hook)
+    assert hook.reason == expected
+
+
 # -- StopOnSigQuit ------------------------------------------------------------
 @pytest.fixture
 def original_sigquit():
@@ -387,3 +435,38 @@ def test_description_leaves_out_running_state():
                                         'patience': 2}
     again = bs.create_from_description(bs.get_description(hook))
     assert (again.best_value, again.since_best, again.seen) == (None, 0, 0)
+
+
+def test_stoppers_say_that_they_can_stop_the_training():
+    for cls in (StopAfterEpoch, EarlyStopper, StopAfterThresholdReached,
+                StopOnSigQuit):
+        assert cls.can_stop_training is True
+    # it stops only a training that failed: a healthy one runs on
+    assert StopOnNan.can_stop_training is False
+    assert Hook.can_stop_training is False
+
+
+def test_training_with_a_stopper_does_not_warn(net, train_iter, recwarn):
+    trainer = bs.Trainer(bs.training.SgdStepper(0.1), verbose=False)
+    run(trainer, net, train_iter, max_epochs=1)
+    assert not [w for w in recwarn if 'until interrupted' in str(w.message)]
+
+
+def test_training_with_only_stop_on_nan_warns(net, train_iter):
+    trainer = bs.Trainer(bs.training.SgdStepper(0.1), verbose=False)
+    trainer.add_hook(StopOnNan())
+    trainer.add_hook(bs.hooks.ProgressBar())
+
+    class Interrupting:
+        length = train_iter.length
+
+        def __call__(self, handler=None):
+            raise KeyboardInterrupt
+            yield
+
+    with pytest.warns(RuntimeWarning, match=r'no hook can stop the training, '
+                                            r'so it runs until interrupted '
+                                            r'\(Ctrl\+C\); add one, such as '
+                                            r'bs.hooks.StopAfterEpoch\(10\)'):
+        with pytest.raises(KeyboardInterrupt):
+            trainer.train(net, Interrupting())

@@ -299,9 +299,10 @@ def test_network_gradient_of_every_loss_layer():
         'Input.output_deltas.x', 'Input.output_deltas.other'}
 
 
-def test_squared_difference_skips_deltas_nothing_needs():
-    """inputs_2 comes straight from the Input layer: by default its deltas
-    are not computed; with compute_all_deltas they are 2 (b - a)."""
+def test_squared_difference_deltas_of_inputs_without_parameters():
+    """inputs_2 comes straight from the Input layer: a plain backward pass
+    computes its deltas, 2 (b - a); with compute_all_deltas = False they
+    are skipped, and the buffer says so instead of holding zeros."""
     inp = bs.layers.Input({'a': ('T', 'B', 3), 'b': ('T', 'B', 3)})
     diff = SquaredDifference(name='D')
     inp - 'a' >> FullyConnected(3, activation='linear', name='FC') >> \
@@ -311,7 +312,7 @@ def test_squared_difference_skips_deltas_nothing_needs():
     net = bs.Network.from_layer(diff)
     net.set_handler(DebugHandler(NumpyHandler(np.float64)))
     assert net.layers['D'].input_deltas_needed == {'inputs_1': True,
-                                                   'inputs_2': False}
+                                                   'inputs_2': True}
     rnd = np.random.RandomState(8)
     net.set_parameters(rnd.randn(net.buffer_manager.num_parameters))
     a, b = rnd.randn(2, 4, 3), rnd.randn(2, 4, 3)
@@ -320,10 +321,16 @@ def test_squared_difference_skips_deltas_nothing_needs():
     net.backward_pass()
     y = net.get('FC.outputs.default')
     assert np.allclose(net.get('D.input_deltas.inputs_1'), 2 * (y - b) / 4)
-    assert np.allclose(net.get('D.input_deltas.inputs_2'), 0)
-    net.compute_all_deltas = True
-    net.backward_pass()
     assert np.allclose(net.get('D.input_deltas.inputs_2'), 2 * (b - y) / 4)
+    net.compute_all_deltas = False
+    assert net.layers['D'].input_deltas_needed == {'inputs_1': True,
+                                                   'inputs_2': False}
+    net.backward_pass()
+    assert np.allclose(net.get('D.input_deltas.inputs_1'), 2 * (y - b) / 4)
+    assert np.isnan(net.buffer.D.input_deltas.inputs_2).all()
+    with pytest.raises(ValueError, match=r'D\.input_deltas\.inputs_2 was '
+                       r'not computed by the last backward pass'):
+        net.get('D.input_deltas.inputs_2')
 
 
 # -- registration and interface -----------------------------------------------

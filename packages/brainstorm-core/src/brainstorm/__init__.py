@@ -14,6 +14,7 @@ from brainstorm import (data_iterators, describable, handlers, hooks,
                         value_modifiers)
 from brainstorm.describable import (Describable, create_from_description,
                                     get_description)
+from brainstorm.fileio import FileFormatError, SaveError
 from brainstorm.initializers import InitializationError
 from brainstorm.plugins import MissingPluginError, registry
 from brainstorm.randomness import global_rnd
@@ -29,7 +30,8 @@ __all__ = ['Network', 'Trainer', 'layers', 'hooks', 'initializers',
            'scorers', 'value_modifiers', 'training', 'tools',
            'data_iterators', 'handlers', 'describable', 'global_rnd',
            'Describable', 'get_description', 'create_from_description',
-           'InitializationError', 'registry']
+           'InitializationError', 'registry', 'SaveError',
+           'FileFormatError']
 
 # Top-level shortcuts the manual's examples use (bs.Minibatches, bs.Online,
 # bs.Gaussian, bs.ClipValues ...), looked up in these categories in order.

@@ -15,7 +15,8 @@ mnist_pi network (:func:`run_mnist_pi`, also used by
 examples: ``normalized_split/{training,validation,test}/{default,targets}``.
 
 Exit status: 0 on success, 2 for a usage error, 1 when the command fails
-(the reason is printed on stderr).
+(the reason is printed on stderr), 141 when the reader of the output closed
+the pipe early (``brainstorm info FILE | head``), quietly.
 
 Layers, hooks, scorers, steppers, handlers and datasets (the embedded
 digits, dataset preparation: category ``datasets``, provided by
@@ -29,9 +30,15 @@ import os
 import sys
 import warnings
 
+import numpy as np
+
 import brainstorm as bs
+from brainstorm.data_iterators import (check_data_shapes, check_finite,
+                                       describe_value)
+from brainstorm.fileio import FileFormatError, SaveError
+from brainstorm.hooks import Hook
 from brainstorm.plugins import (CATEGORIES, ENTRY_POINT_GROUP,
-                                MissingPluginError, registry)
+                                MissingPluginError, PluginError, registry)
 
 __all__ = ['main', 'build_parser', 'run_mnist_pi', 'mnist_pi_network',
            'load_default_data', 'read_data_file', 'train_network',
@@ -115,27 +122,36 @@ def read_data_file(filename, group=GROUP, in_memory=False,
         If the file cannot be read or lacks the group or a required split.
     """
     import h5py
+    from brainstorm.fileio import FileFormatError, describe_hdf5, open_hdf5
     try:
-        f = h5py.File(filename, 'r')
+        f = open_hdf5(filename, 'data file')
     except OSError as err:
         raise CommandError('cannot read the data file {}: {}'.format(
-            filename, err)) from err
-    if group not in f:
-        names = ', '.join(sorted(f)) or 'nothing'
+            filename, err.strerror or err)) from err
+    except FileFormatError as err:
+        raise CommandError(str(err)) from err
+    if not isinstance(f.get(group), h5py.Group):
+        what = 'it is ' + describe_hdf5(f) if 'format' in f.attrs else \
+            'it holds: ' + (', '.join(sorted(f)) or 'nothing')
         f.close()
-        raise CommandError('{} has no group {!r} (it holds: {}); data files '
-                           'need {}/{{training,validation,test}}/{{default,'
-                           'targets}}'.format(filename, group, names, group))
+        raise CommandError('{} has no group {!r} ({}); data files need '
+                           '{}/{{training,validation,test}}/{{default,'
+                           'targets}}'.format(filename, group, what, group))
     splits = {}
-    for split in SPLIT_NAMES:
-        if split in f[group]:
-            items = f[group][split]
-            splits[split] = {name: (items[name][()] if in_memory
-                                    else items[name])
-                             for name in items
-                             if isinstance(items[name], h5py.Dataset)}
+    try:
+        for split in SPLIT_NAMES:
+            if split in f[group]:
+                items = f[group][split]
+                splits[split] = {name: (items[name][()] if in_memory
+                                        else items[name])
+                                 for name in items
+                                 if isinstance(items[name], h5py.Dataset)}
+    except (OSError, KeyError, RuntimeError) as err:
+        f.close()
+        raise CommandError('{} is a damaged data file: reading it failed '
+                           '({})'.format(filename, err)) from err
     missing = [s for s in required if s not in splits]
-    if in_memory:
+    if in_memory or missing:
         f.close()
     if missing:
         raise CommandError('{} has no {} in {!r} (it has: {})'.format(
@@ -146,7 +162,15 @@ def read_data_file(filename, group=GROUP, in_memory=False,
 
 def _iterator(network, items, batch_size, where, shuffle=True):
     """A Minibatches iterator over the items of ``items`` that ``network``
-    takes as inputs."""
+    takes as inputs.
+
+    Raises
+    ------
+    CommandError
+        If an input is missing, or the data is empty, not shaped (T, B,
+        ...) with the network's feature shapes, or holds NaN or inf (items
+        in memory are checked here, h5py datasets batch by batch); the
+        message names the split ``where``."""
     missing = [n for n in network.input_names if n not in items]
     if missing:
         raise CommandError(
@@ -157,8 +181,147 @@ def _iterator(network, items, batch_size, where, shuffle=True):
                          ', '.join(sorted(items)) or 'nothing'))
     iterator = registry.get('data_iterators', 'Minibatches',
                             namespace='brainstorm.data_iterators')
-    return iterator(batch_size, shuffle=shuffle,
-                    **{n: items[n] for n in network.input_names})
+    try:
+        getter = iterator(batch_size, shuffle=shuffle,
+                          **{n: items[n] for n in network.input_names})
+        check_data_shapes(network, getter.data_shapes,
+                          'the {} data'.format(where))
+    except ValueError as err:
+        raise CommandError('{}{}'.format(
+            '' if str(err).startswith('the {} data'.format(where)) else
+            'the {} data: '.format(where), err)) from err
+    return getter
+
+
+def _labels(items, split):
+    """The targets of a split as a numpy array."""
+    if 'targets' not in items:
+        raise CommandError('the {} data has no {!r} (it has: {})'.format(
+            split, 'targets', ', '.join(sorted(items)) or 'nothing'))
+    return np.asarray(items['targets'][()])
+
+
+def _class_count(data, num_classes=None):
+    """The number of classes of classification data, checking the labels
+    of every split.
+
+    Labels must be class indices: integers from 0 (to ``num_classes`` - 1
+    where given). Without ``num_classes`` the count is 1 + the largest
+    label of all splits, and the training split must hold examples of
+    every class below: one stray label (255 among 0..9, or a class the
+    training data never shows) must not silently change the network.
+
+    Raises
+    ------
+    CommandError
+        Naming the split, the label, its index and the valid range.
+    """
+    labels = {split: _labels(data[split], split)
+              for split in SPLIT_NAMES if split in data}
+    seen = {split: _scan_labels(split, y, num_classes)
+            for split, y in labels.items()}
+    if num_classes is not None:
+        return num_classes
+    largest = {split: int(classes[-1])
+               for split, classes in seen.items() if len(classes)}
+    if not largest:
+        return 1
+    top_split = max(largest, key=lambda split: largest[split])
+    count = largest[top_split] + 1
+    trained = seen.get('training', np.zeros(0, np.int64))
+    if len(trained) < count:
+        y = labels[top_split]
+        index = tuple(int(i) for i in np.unravel_index(
+            int(np.argmax(y == count - 1)), y.shape))
+        gaps = _missing_ranges(trained, count)
+        raise CommandError(
+            'the largest label is {} (the {} data, index {}), but the '
+            'training data has no example of class{} {}: is it a stray '
+            'label? Fix the labels, or give --num-classes to train {} '
+            'classes anyway'.format(
+                count - 1, top_split, index,
+                'es' if count - len(trained) > 1 else '', gaps, count))
+    return count
+
+
+def _scan_labels(split, y, num_classes, chunk_size=2 ** 22):
+    """The sorted distinct labels of ``y``, after checking chunk by chunk
+    that every label is a class index (below ``num_classes`` if given)."""
+    flat = y.reshape(-1)
+    seen = np.zeros(0, np.int64)
+    integral = y.dtype.kind in 'iub'
+    for start in range(0, flat.size, chunk_size):
+        part = flat[start:start + chunk_size]
+        with np.errstate(invalid='ignore'):
+            valid = part >= 0
+            if not integral:
+                valid &= part == np.floor(part)
+            if num_classes is not None:
+                valid &= part < num_classes
+        if not valid.all():
+            index = tuple(int(i) for i in np.unravel_index(
+                start + int(np.argmin(valid)), y.shape))
+            raise CommandError(
+                'the {} data holds the label {} at index {} (targets of '
+                'shape {}); labels must be class indices: integers from 0 '
+                '{}'.format(split, describe_value(y[index]), index, y.shape,
+                            'to {} (--num-classes {})'.format(
+                                num_classes - 1, num_classes)
+                            if num_classes is not None else 'up'))
+        part = part.astype(np.int64)
+        if part.max() < 2 ** 16:
+            part = np.flatnonzero(np.bincount(part))
+        seen = np.union1d(seen, part)
+    return seen
+
+
+def _missing_ranges(seen, count, most=4):
+    """'3, 10 to 254' for the numbers in [0, count) that the sorted array
+    ``seen`` lacks (the first ``most`` ranges)."""
+    bounds = np.concatenate([[-1], seen[seen < count], [count]])
+    parts = ['{}'.format(a + 1) if b - a == 2 else
+             '{} to {}'.format(a + 1, b - 1)
+             for a, b in zip(bounds[:-1], bounds[1:]) if b - a > 1]
+    return ', '.join(parts[:most]) + (', ...' if len(parts) > most else '')
+
+
+def _check_files_finite(network, data, chunk_size=2 ** 24):
+    """Check the items of every split that are read from files (h5py
+    datasets; arrays in memory are checked by the iterators) for NaN and
+    inf before training, chunk by chunk along B (about ``chunk_size``
+    entries each)."""
+    for split in SPLIT_NAMES:
+        for name, item in data.get(split, {}).items():
+            if isinstance(item, np.ndarray) or \
+                    name not in network.input_names or \
+                    item.dtype.kind not in 'fc' or len(item.shape) < 2:
+                continue
+            per_sequence = max(1, int(np.prod(item.shape)) //
+                               max(1, item.shape[1]))
+            step = max(1, chunk_size // per_sequence)
+            for start in range(0, item.shape[1], step):
+                try:
+                    check_finite(name, np.asarray(item[:, start:start + step]),
+                                 start, item.shape)
+                except ValueError as err:
+                    raise CommandError('the {} data: {}'.format(split, err)) \
+                        from err
+
+
+def _check_targets(network, data):
+    """Check the targets of every split against the network (class
+    indices in range ...; ``Network.check_external_data``) before training,
+    so that a bad label in the test data does not wait for the end."""
+    if 'targets' not in network.input_names:
+        return
+    for split in SPLIT_NAMES:
+        if split in data and 'targets' in data[split]:
+            try:
+                network.check_external_data(
+                    {'targets': _labels(data[split], split)})
+            except ValueError as err:
+                raise CommandError('the {} data: {}'.format(split, err)) \
+                    from err
 
 
 # -- networks -----------------------------------------------------------------
@@ -190,10 +353,12 @@ def mnist_pi_network(in_shape, num_classes=10):
     return network
 
 
-def _task_out_shape(task_type, targets):
+def _task_out_shape(task_type, data, num_classes=None):
+    """The output shape of a --spec or mnist_pi network: the number of
+    classes (see ``_class_count``) or the targets' feature shape."""
     if task_type == 'classification':
-        return int(targets[()].max()) + 1 if targets.size else 1
-    return tuple(int(s) for s in targets.shape[2:])
+        return _class_count(data, num_classes)
+    return tuple(int(s) for s in data['training']['targets'].shape[2:])
 
 
 def network_from_architecture_file(filename):
@@ -226,7 +391,14 @@ def train_network(network, data, stepper, epochs, batch_size, output,
     network on the test data (if there is any).
 
     The best network is the one of highest validation accuracy when
-    'Accuracy' is among the scorers, of lowest validation loss otherwise.
+    'Accuracy' is among the scorers, of lowest validation loss otherwise,
+    among the networks of epochs 1 and later (the network before training
+    is never saved as the best one) whose parameters, training loss and
+    validation loss are finite.
+
+    All splits are checked before training: the data (see
+    :func:`_iterator`) and the targets of every split against the network
+    (class indices in range ...).
 
     Parameters
     ----------
@@ -252,9 +424,22 @@ def train_network(network, data, stepper, epochs, batch_size, output,
     tuple
         (the Trainer, the test results of the best network as returned by
         ``bs.tools.evaluate``, or None without test data).
+
+    Raises
+    ------
+    CommandError
+        If the data is unfit (empty, NaN, a label out of range ...), if no
+        network was saved (the training diverged before a network was
+        better than nothing, or no validation value was finite), or if the
+        training diverged (after the best network so far was saved and
+        scored).
     """
     getter_tr = _iterator(network, data['training'], batch_size, 'training')
     getter_va = _iterator(network, data['validation'], 100, 'validation')
+    getter_te = _iterator(network, data['test'], 100, 'test',
+                          shuffle=False) if 'test' in data else None
+    _check_targets(network, data)
+    _check_files_finite(network, data)
     score_list = [_scorer(name) for name in scorers]
     if 'Accuracy' in scorers:
         best_log, criterion = 'validation.Accuracy', 'max'
@@ -266,31 +451,63 @@ def train_network(network, data, stepper, epochs, batch_size, output,
         trainer.add_hook(bs.hooks.ProgressBar())
     trainer.add_hook(bs.hooks.MonitorScores('valid_getter', score_list,
                                             name='validation'))
-    trainer.add_hook(bs.hooks.SaveBestNetwork(best_log, filename=output,
-                                              name='best weights',
-                                              criterion=criterion))
+    divergence = bs.hooks.StopOnNan(['validation.total_loss'])
+    trainer.add_hook(divergence)
+    saver = bs.hooks.SaveBestNetwork(best_log, filename=output,
+                                     name='best weights',
+                                     criterion=criterion)
+    trainer.add_hook(_TrainedAndFinite(saver, divergence))
     trainer.add_hook(bs.hooks.StopAfterEpoch(epochs))
     trainer.train(network, getter_tr, valid_getter=getter_va)
 
     key = best_log.split('.', 1)[1]
-    values = trainer.logs['validation'][key]
-    best = max(values) if criterion == 'max' else min(values)
+    what = 'accuracy' if key == 'Accuracy' else key
+    if saver.best_value is None:
+        stale = ' ({} is left from an earlier run)'.format(output) \
+            if os.path.exists(output) else ''
+        if divergence.reason is not None:
+            raise CommandError('{}; no network was saved{}'.format(
+                divergence.reason, stale))
+        raise CommandError('no network was saved{}: the validation {} was '
+                           'never a number'.format(stale, what))
     if verbose:
-        print('Best validation {}: {}'.format(
-            'accuracy' if key == 'Accuracy' else key, best))
-    if 'test' not in data or not os.path.exists(output):
-        return trainer, None
-    best_net = bs.Network.from_hdf5(output)
-    getter_te = _iterator(best_net, data['test'], 100, 'test', shuffle=False)
-    result = bs.tools.evaluate(best_net, getter_te, score_list)
-    if verbose:
-        if 'Accuracy' in result:
-            print('Test accuracy of the best network ({}): {:.4f}'.format(
-                output, result['Accuracy']))
-        else:
-            print('Test results of the best network ({}): {}'.format(
-                output, _format_results(result)))
+        print('Best validation {}: {} (epoch {})'.format(
+            what, saver.best_value, saver.best_epoch))
+    result = None
+    if getter_te is not None:
+        best_net = bs.Network.from_hdf5(output)
+        result = bs.tools.evaluate(best_net, getter_te, score_list)
+        if verbose:
+            if 'Accuracy' in result:
+                print('Test accuracy of the best network ({}): {:.4f}'.format(
+                    output, result['Accuracy']))
+            else:
+                print('Test results of the best network ({}): {}'.format(
+                    output, _format_results(result)))
+    if divergence.reason is not None:
+        raise CommandError('{}; the best network before that (epoch {}) is '
+                           'in {}'.format(divergence.reason, saver.best_epoch,
+                                          output))
     return trainer, result
+
+
+class _TrainedAndFinite(Hook):
+    """Calls ``hook`` (a SaveBestNetwork) from epoch 1 on, and only while
+    ``divergence`` (a StopOnNan called before it) found nothing: neither the
+    untrained network nor a diverged one is ever the best network."""
+
+    def __init__(self, hook, divergence):
+        super().__init__(hook.__name__, hook.timescale, hook.interval,
+                         hook.verbose)
+        self.hook, self.divergence = hook, divergence
+
+    def start(self, net, stepper, verbose, named_data_iters):
+        super().start(net, stepper, verbose, named_data_iters)
+        self.hook.start(net, stepper, verbose, named_data_iters)
+
+    def __call__(self, epoch_nr, update_nr, net, stepper, logs):
+        if epoch_nr >= 1 and self.divergence.reason is None:
+            return self.hook(epoch_nr, update_nr, net, stepper, logs)
 
 
 def run_mnist_pi(epochs=None, batch_size=None, learning_rate=None,
@@ -380,6 +597,8 @@ def cmd_train(parser, args):
     if not custom and args.task != 'classification':
         parser.error('--task {}: the mnist_pi network is a classifier; give '
                      '--spec or --architecture'.format(args.task))
+    if args.num_classes is not None and args.task != 'classification':
+        parser.error('--num-classes: only for --task classification')
     _stepper_class(parser, args)
     bs.global_rnd.set_seed(args.seed)
     if args.data is not None:
@@ -399,7 +618,9 @@ def cmd_train(parser, args):
             raise CommandError('the training data has no {!r} (it has: {})'
                                .format(name, ', '.join(sorted(training))))
     in_shape = tuple(int(s) for s in training['default'].shape[2:])
-    out_shape = _task_out_shape(args.task, training['targets'])
+    if args.architecture is None or args.num_classes is not None:
+        # an architecture has its classes: train_network checks the labels
+        out_shape = _task_out_shape(args.task, data, args.num_classes)
     if args.spec is not None:
         network = bs.tools.create_net_from_spec(args.task, in_shape,
                                                 out_shape, args.spec)
@@ -430,8 +651,10 @@ def _load_network(filename):
     try:
         return bs.Network.from_hdf5(filename)
     except OSError as err:
-        raise CommandError('cannot read {}: {}'.format(filename, err)) \
-            from err
+        raise CommandError('cannot read the network file {}: {}'.format(
+            filename, err.strerror or err)) from err
+    except bs.FileFormatError as err:
+        raise CommandError(str(err)) from err
 
 
 def cmd_info(parser, args):
@@ -473,7 +696,7 @@ def _distributions():
 
 def cmd_plugins(parser, args):
     with warnings.catch_warnings():
-        # failures are listed below
+        # failures and conflicts are listed below
         warnings.simplefilter('ignore', RuntimeWarning)
         registry.load()
     provided = registry.plugin_info()
@@ -490,13 +713,21 @@ def cmd_plugins(parser, args):
                 print('  {}: {}'.format(category.replace('_', ' '),
                                         ', '.join(sorted(
                                             contributions[category]))))
+    if registry.conflicts:
+        print('Provided by several plugins, so not used (uninstall all but '
+              'one):')
+        for (category, name), plugins in sorted(registry.conflicts.items()):
+            versions = [dists.get(p, (p, None)) for p in plugins]
+            print('  {} {!r}: {}'.format(
+                category.rstrip('s').replace('_', ' '), name, ', '.join(
+                    dist if version is None else '{} {}'.format(dist, version)
+                    for dist, version in versions)))
     if registry.failures:
         print('Failed to load:')
         for dist, message in sorted(registry.failures.items()):
             version = dists.get(dist, (dist, None))[1]
             print('  {} {}: {}'.format(dist, version or '', message))
-        return 1
-    return 0
+    return 1 if registry.failures or registry.conflicts else 0
 
 
 # -- prepare ------------------------------------------------------------------
@@ -637,6 +868,12 @@ def build_parser():
     train.add_argument('--group', default=GROUP,
                        help='top-level group of the data file (default: '
                             '%(default)s)')
+    train.add_argument('--num-classes', type=_positive_int,
+                       help='number of classes of a classification task '
+                            '(default: 1 + the largest label of all splits, '
+                            'where the training data must show every '
+                            'class; with --architecture: that of the '
+                            'network); labels outside 0..N-1 are an error')
     train.add_argument('--epochs', type=_positive_int,
                        help='number of epochs (default: 500 on a data file, '
                             '40 on the embedded digits)')
@@ -743,12 +980,47 @@ def build_parser():
 
 def main(argv=None):
     """Run the ``brainstorm`` command with the arguments ``argv`` (default:
-    ``sys.argv[1:]``) and return its exit status."""
+    ``sys.argv[1:]``) and return its exit status.
+
+    When the reader of the output goes away (``brainstorm info FILE |
+    head``), the command ends quietly with the status of a process ended by
+    SIGPIPE (141), as Unix tools do, without an error message."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()   # a closed pipe shows here for buffered output
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return status
+
+
+# 128 + SIGPIPE: the exit status of Unix tools writing to a closed pipe
+EXIT_BROKEN_PIPE = 141
+
+
+def _discard_stdout():
+    """Send what is left for stdout to devnull, so that Python's flush at
+    exit does not fail on the closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):   # no file descriptor
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _main(argv):
     with warnings.catch_warnings(record=True) as caught:
         # building the parser loads the plugins; a plugin that fails to
-        # load is reported below ('plugins' lists the failures itself)
+        # load or clashes with another is reported below ('plugins' lists
+        # them itself), or is fatal with BRAINSTORM_PLUGINS_STRICT=1
         warnings.simplefilter('always', RuntimeWarning)
-        parser = build_parser()
+        try:
+            parser = build_parser()
+        except PluginError as err:
+            print('brainstorm: error: {}'.format(err), file=sys.stderr)
+            return 1
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:   # --help, --version, usage errors
@@ -765,8 +1037,11 @@ def main(argv=None):
         print('brainstorm {}: interrupted'.format(args.command),
               file=sys.stderr)
         return 130
-    except (CommandError, MissingPluginError) as err:
-        message = str(err)
+    except BrokenPipeError:
+        raise   # handled by main
+    except (CommandError, MissingPluginError, SaveError,
+            FileFormatError) as err:
+        message = str(err)   # these name the file and what is wrong
     except Exception as err:  # noqa: BLE001 - reported, not a traceback
         message = '{}: {}'.format(type(err).__name__, err)
     print('brainstorm {}: error: {}'.format(args.command, message),

@@ -17,9 +17,13 @@ and in ``my_layers/plugin.py``::
 
 Plugins are loaded lazily, the first time a registered name is looked up. A
 plugin that fails to import is reported with a warning naming its
-distribution and the others still load; set the environment variable
-``BRAINSTORM_PLUGINS_STRICT=1`` to make such a failure an error. Two plugins
-providing the same name in one category is an error naming both.
+distribution and the others still load. Two plugins providing the same name
+in one category (or two distributions using one entry-point name) are
+reported the same way: a warning naming both, and every other name keeps
+working, while the name they share is not used and looking it up raises a
+:class:`PluginConflictError` naming both distributions. Set the environment
+variable ``BRAINSTORM_PLUGINS_STRICT=1`` to make any of these an error when
+the plugins load.
 """
 import importlib
 import importlib.metadata
@@ -30,7 +34,8 @@ import warnings
 import pluggy
 
 __all__ = ['hookimpl', 'hookspec', 'registry', 'PluginError',
-           'MissingPluginError', 'CATEGORIES', 'ENTRY_POINT_GROUP']
+           'MissingPluginError', 'PluginConflictError', 'CATEGORIES',
+           'ENTRY_POINT_GROUP']
 
 ENTRY_POINT_GROUP = 'brainstorm'
 STRICT_ENV_VAR = 'BRAINSTORM_PLUGINS_STRICT'
@@ -155,6 +160,25 @@ class MissingPluginError(ImportError):
     """
 
 
+class PluginConflictError(MissingPluginError, PluginError):
+    """A name that two (or more) plugins provide, so that none is used.
+
+    Both a :class:`MissingPluginError` (an ImportError, so that ``from
+    brainstorm.layers import X`` keeps the message) and a
+    :class:`PluginError`.
+    """
+
+
+def _strict():
+    return os.environ.get(STRICT_ENV_VAR, '').lower() in (
+        '1', 'true', 'yes', 'on')
+
+
+def _kind(category):
+    """'layer', 'value modifier', 'dataset' ... for messages."""
+    return category.rstrip('s').replace('_', ' ')
+
+
 def _suggested_distribution(category, name):
     for dist, provided in _PROVIDED_BY.items():
         if name in provided.get(category, ()):
@@ -171,6 +195,9 @@ class Registry:
         self._classes = {}      # category -> {name: object}
         self._providers = {}    # category -> {name: plugin name}
         self.failures = {}      # distribution name -> error message
+        # (category, name) -> the distributions that all provide it
+        self.conflicts = {}
+        self._distributions = {}   # plugin (entry-point) name -> distribution
         self.plugin_manager = None
         self._extra_modules = []
 
@@ -178,21 +205,30 @@ class Registry:
     def _create_plugin_manager(self):
         pm = pluggy.PluginManager('brainstorm')
         pm.add_hookspecs(BrainstormSpec)
-        strict = os.environ.get(STRICT_ENV_VAR, '').lower() in (
-            '1', 'true', 'yes', 'on')
+        strict = _strict()
         self.failures = {}
+        self._distributions = {}
         seen = {}
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist = ep.dist.name if ep.dist is not None else ep.name
             if ep.name in seen:
                 if seen[ep.name] == ep.value:
                     continue   # the same distribution seen twice on sys.path
-                raise PluginError(
+                message = (
                     'two brainstorm plugins use the entry-point name {!r}: '
-                    '{!r} and {!r}; each distribution must name its entry '
-                    'point after itself'.format(ep.name, seen[ep.name],
-                                                ep.value))
+                    '{!r} ({}) and {!r} ({}); each distribution must name its '
+                    'entry point after itself'.format(
+                        ep.name, self._distributions[ep.name], seen[ep.name],
+                        dist, ep.value))
+                if strict:
+                    raise PluginError(message)
+                self.failures.setdefault(dist, message)
+                warnings.warn('{}; the second is skipped; set {}=1 to make '
+                              'this an error'.format(message, STRICT_ENV_VAR),
+                              RuntimeWarning, stacklevel=4)
+                continue
             seen[ep.name] = ep.value
+            self._distributions[ep.name] = dist
             try:
                 module = ep.load()
                 pm.register(module, name=ep.name)
@@ -217,24 +253,45 @@ class Registry:
         return pm
 
     def _collect(self, pm):
+        """({category: {name: object}}, {category: {name: plugin}},
+        {(category, name): [plugins]}): what the plugins provide, and the
+        names several of them provide (left out of the first two)."""
         classes = {c: {} for c in CATEGORIES}
         providers = {c: {} for c in CATEGORIES}
+        conflicts = {}
         for category in CATEGORIES:
             caller = getattr(pm.hook, 'brainstorm_' + category)
             for impl in caller.get_hookimpls():
                 items = impl.function() or []
                 for item in items:
                     name = self._name_of(category, item, impl.plugin_name)
-                    if name in classes[category] and \
+                    key = (category, name)
+                    if key in conflicts:
+                        if impl.plugin_name not in conflicts[key]:
+                            conflicts[key].append(impl.plugin_name)
+                    elif name in classes[category] and \
                             classes[category][name] is not item:
-                        raise PluginError(
-                            'two brainstorm plugins provide the {} {!r}: '
-                            '{!r} and {!r}'.format(
-                                category.rstrip('s').replace('_', ' '), name,
-                                providers[category][name], impl.plugin_name))
-                    classes[category][name] = item
-                    providers[category][name] = impl.plugin_name
-        return classes, providers
+                        conflicts[key] = [providers[category].pop(name),
+                                          impl.plugin_name]
+                        del classes[category][name]
+                    else:
+                        classes[category][name] = item
+                        providers[category][name] = impl.plugin_name
+        for (category, name), plugins in sorted(conflicts.items()):
+            message = 'two brainstorm plugins provide the {} {!r}: {}'.format(
+                _kind(category), name, self._names_of(plugins))
+            if _strict():
+                raise PluginError(message)
+            warnings.warn('{}; neither is used, the other names are; '
+                          'uninstall one of them, or set {}=1 to make this '
+                          'an error'.format(message, STRICT_ENV_VAR),
+                          RuntimeWarning, stacklevel=4)
+        return classes, providers, conflicts
+
+    def _names_of(self, plugins):
+        """"'dist-a' and 'dist-b'": the distributions of ``plugins``."""
+        names = [repr(self._distributions.get(p, p)) for p in plugins]
+        return ', '.join(names[:-1]) + ' and ' + names[-1]
 
     @staticmethod
     def _name_of(category, item, plugin_name):
@@ -255,9 +312,10 @@ class Registry:
             if self._loaded:
                 return
             pm = self._create_plugin_manager()
-            classes, providers = self._collect(pm)
+            classes, providers, conflicts = self._collect(pm)
             self.plugin_manager = pm
             self._classes, self._providers = classes, providers
+            self.conflicts = conflicts
             self._loaded = True
 
     def reset(self):
@@ -265,6 +323,7 @@ class Registry:
         with self._lock:
             self._loaded = False
             self._classes, self._providers = {}, {}
+            self.conflicts = {}
             self.plugin_manager = None
 
     def register_module(self, module, name):
@@ -286,8 +345,11 @@ class Registry:
         return sorted(self._classes[category])
 
     def contains(self, category, name):
+        """Whether plugins provide ``name`` (True also for a name several
+        provide, which :meth:`get` refuses naming them)."""
         self.load()
-        return name in self._classes[category]
+        return name in self._classes[category] or \
+            (category, name) in self.conflicts
 
     def get(self, category, name, namespace=None):
         """Return the object registered as ``name`` in ``category``.
@@ -297,6 +359,9 @@ class Registry:
         MissingPluginError
             If no installed plugin provides it; the message says which
             distribution does.
+        PluginConflictError
+            If several installed plugins provide it; the message names
+            them.
         """
         self.load()
         try:
@@ -304,6 +369,8 @@ class Registry:
         except KeyError:
             pass
         namespace = namespace or 'brainstorm.' + category
+        if (category, name) in self.conflicts:
+            raise self._conflict_error(category, name, namespace)
         dist = _suggested_distribution(category, name)
         if dist is not None and dist in self.failures:
             hint = '{} is installed but failed to load: {}'.format(
@@ -316,6 +383,13 @@ class Registry:
                 known)
         raise MissingPluginError('{} has no {!r}: {}'.format(
             namespace, name, hint), name=name)
+
+    def _conflict_error(self, category, name, namespace):
+        return PluginConflictError(
+            '{}.{}: two brainstorm plugins provide the {} {!r}: {}, so '
+            'neither is used; uninstall one of them'.format(
+                namespace, name, _kind(category), name,
+                self._names_of(self.conflicts[(category, name)])), name=name)
 
     def provider(self, category, name):
         """Name of the plugin (distribution) that provides ``name``."""
@@ -337,17 +411,34 @@ class Registry:
                 continue
             if type_name in self._classes[category]:
                 return self._classes[category][type_name]
+            if (category, type_name) in self.conflicts:
+                raise self._conflict_error(category, type_name,
+                                           'brainstorm.' + category)
         raise DescriptionError(
             'unknown @type {!r}: no installed brainstorm plugin registers a '
             'class of that name, and descriptions can only create registered '
             'classes'.format(type_name))
 
+    def describable_provider(self, type_name):
+        """Name of the plugin that registers the class ``type_name`` that
+        :meth:`describable_class` returns (None if none does)."""
+        self.load()
+        for category in CATEGORIES:
+            if category != 'layers' and type_name in self._classes[category]:
+                return self._providers[category][type_name]
+        return None
+
     def plugin_info(self):
-        """{plugin name: {category: [names]}} for every loaded plugin."""
+        """{plugin name: {category: [names]}} for every loaded plugin
+        (names in :attr:`conflicts` under each plugin providing them)."""
         self.load()
         info = {}
         for category, providers in self._providers.items():
             for name, plugin in providers.items():
+                info.setdefault(plugin, {}).setdefault(category, []).append(
+                    name)
+        for (category, name), plugins in self.conflicts.items():
+            for plugin in plugins:
                 info.setdefault(plugin, {}).setdefault(category, []).append(
                     name)
         return info

@@ -222,7 +222,8 @@ def save_as_hdf5(dataset, filename, group='normalized_split',
     dataset : dict
         {split name: {data name: array}}, as returned by ``load_digits``.
     filename : str or path
-        The file to create (overwritten if it exists).
+        The file to create; an existing file is replaced once the new one
+        is complete (see :mod:`brainstorm.fileio`).
     group : str
         Name of the top-level group.
     compression : str or None
@@ -232,13 +233,20 @@ def save_as_hdf5(dataset, filename, group='normalized_split',
     -------
     str
         ``filename``.
+
+    Raises
+    ------
+    brainstorm.SaveError
+        If the file cannot be written (disk full ...).
     """
-    import h5py
-    with h5py.File(filename, 'w') as f:
+    from brainstorm.fileio import write_hdf5_atomically
+
+    def write(f):
         top = f.create_group(group)
         for split, items in dataset.items():
             sub = top.create_group(split)
             for name, array in items.items():
                 sub.create_dataset(name, data=np.asarray(array),
                                    compression=compression)
+    write_hdf5_atomically(filename, write)
     return os.fspath(filename)

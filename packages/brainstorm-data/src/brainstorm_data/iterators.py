@@ -14,10 +14,16 @@ yielded (``Undivided`` reads everything when it is called). Other values
 All items share the batch size B and the sequence length T. An item with
 T = 1 next to longer ones is static (per-sequence) data, as the manual's
 ``static_data`` example (3.3): it is sliced along B only and never cut.
+
+The data is checked when an iterator is created: every item must be shaped
+(T, B, ...) with T, B > 0, and numpy arrays must hold no NaN or inf (one
+pass over each array). Items read lazily (h5py datasets, memmaps) are
+checked batch by batch as they are read. Errors name the item and the
+index of the offending entry in the whole item.
 """
 import numpy as np
 
-from brainstorm.data_iterators import DataIterator
+from brainstorm.data_iterators import DataIterator, check_finite
 from brainstorm.randomness import global_rnd
 from brainstorm.training.checkpoint import (get_random_state,
                                             set_random_state)
@@ -35,8 +41,17 @@ def _as_sliceable(name, value):
             name, err)) from err
 
 
+def _is_lazy(item):
+    """Whether ``item`` is read slice by slice (h5py dataset, memmap ...)
+    rather than held in memory as a numpy array."""
+    return not isinstance(item, np.ndarray) or isinstance(item, np.memmap)
+
+
 def _check_named_data(iterator_name, named_data):
-    """Validate the items; return (items, data_shapes, T, B)."""
+    """Validate the items; return (items, data_shapes, T, B).
+
+    Items held in memory are checked for NaN and inf here; lazy items are
+    checked batch by batch (see ``_read``)."""
     if not named_data:
         raise ValueError(
             '{} needs at least one named data item, for example '
@@ -46,11 +61,18 @@ def _check_named_data(iterator_name, named_data):
     for name, value in named_data.items():
         item = _as_sliceable(name, value)
         shape = tuple(int(s) for s in item.shape)
-        if len(shape) < 2:
+        if len(shape) < 3:
             raise ValueError(
                 'data item {!r} has shape {}, but data must be shaped '
-                '(T, B, ...) (use (1, B, ...) for non-sequential '
-                'data)'.format(name, shape))
+                '(T, B, features...), with at least one feature axis (use '
+                '(1, B, ...) for non-sequential data: x.reshape((1,) + '
+                'x.shape); class indices are (T, B, 1))'.format(name, shape))
+        if 0 in shape[:2]:
+            raise ValueError(
+                'data item {!r} has shape {}: it holds no {} (T and B must '
+                'be at least 1; is the data set or split empty?)'.format(
+                    name, shape, 'sequences (B = 0)' if shape[1] == 0
+                    else 'time steps (T = 0)'))
         items[name], shapes[name] = item, shape
     # The longest item is the reference for T; the first for B.
     t_ref = max(shapes, key=lambda n: shapes[n][0])
@@ -69,7 +91,19 @@ def _check_named_data(iterator_name, named_data):
                 'T: {!r} is {} and {!r} is {}; all data items must share T '
                 '(or have T = 1 for static data)'.format(
                     t_ref, name, t_ref, shapes[t_ref], name, shape))
+    for name, item in items.items():
+        if not _is_lazy(item):
+            check_finite(name, item)
     return items, shapes, T, B
+
+
+def _read(name, item, index, shape, offset=0):
+    """``item[index]`` as a numpy array; a lazy item's slice is checked for
+    NaN and inf (``offset``: where it starts along B)."""
+    array = np.asarray(item[index])
+    if _is_lazy(item):
+        check_finite(name, array, offset, shape)
+    return array
 
 
 def _sequence_length(mask):
@@ -107,16 +141,19 @@ class _BatchIterator(DataIterator):
 
     def _batch(self, start, stop, cut_name):
         batch, T, mask = {}, self.T, None
+        shapes = self.data_shapes
         if cut_name is not None:
-            mask = np.asarray(self.data[cut_name][:, start:stop])
+            mask = _read(cut_name, self.data[cut_name],
+                         (slice(None), slice(start, stop)), shapes[cut_name],
+                         start)
             T = _sequence_length(mask)
         for name, item in self.data.items():
             if name == cut_name:
                 batch[name] = mask[:T]
-            elif self.data_shapes[name][0] == 1:
-                batch[name] = np.asarray(item[:, start:stop])
             else:
-                batch[name] = np.asarray(item[:T, start:stop])
+                steps = slice(None) if shapes[name][0] == 1 else slice(T)
+                batch[name] = _read(name, item, (steps, slice(start, stop)),
+                                    shapes[name], start)
         return batch
 
     def get_checkpoint_state(self):
@@ -220,4 +257,5 @@ class Undivided(DataIterator):
         handler : Handler, optional
             Not used: the batch holds numpy arrays.
         """
-        yield {name: np.asarray(item[()]) for name, item in self.data.items()}
+        yield {name: _read(name, item, (), self.data_shapes[name])
+               for name, item in self.data.items()}

@@ -18,6 +18,12 @@ class SaveCheckpoint(Hook):
     ...)`` with the same data iterators goes on exactly as if it had never
     been interrupted.
 
+    A checkpoint that cannot be written (disk full ...) raises
+    :class:`brainstorm.SaveError` from ``trainer.train``, naming the file
+    and the reason; the previous checkpoint is unchanged and the training
+    stays in memory, so ``trainer.save_checkpoint(other_file)`` can still
+    save it.
+
     Parameters
     ----------
     filename : str

@@ -7,12 +7,12 @@ only when such a hook is created or started.
 """
 import collections.abc
 import math
-import os
 import threading
 from functools import partial
 
 import numpy as np
 
+from brainstorm.fileio import write_bytes_atomically
 from brainstorm.hooks import Hook
 
 from brainstorm_hooks.logs import MissingLogError, lookup_log
@@ -301,10 +301,7 @@ class BokehVisualizer(Hook):
         from bokeh.embed import file_html
         from bokeh.resources import CDN
         html = file_html(self.document.roots[0], CDN, self.document.title)
-        tmp = self.filename + '.tmp'
-        with open(tmp, 'w', encoding='utf-8') as f:
-            f.write(html)
-        os.replace(tmp, self.filename)
+        write_bytes_atomically(self.filename, html.encode('utf-8'))
 
     # -- server ---------------------------------------------------------------
     def _session_document(self, doc):

@@ -8,12 +8,12 @@ of such lists: ``trainer.logs['validation']['Accuracy']``,
 ``trainer.logs['mon']['W']['mean']``.
 """
 import json
-import os
 from collections import OrderedDict
 
 import numpy as np
 
-from brainstorm.structure.network import write_hdf5_atomically
+from brainstorm.fileio import (FileFormatError, check_format, read_hdf5,
+                              write_hdf5_atomically)
 
 __all__ = ['lookup_log', 'MissingLogError', 'save_logs', 'load_logs']
 
@@ -119,6 +119,9 @@ def save_logs(filename, logs, epoch_nr=None, update_nr=None):
         group or dataset so); nothing is written then.
     TypeError
         If a log entry is neither a dict nor a list/tuple.
+    brainstorm.SaveError
+        If the file cannot be written (disk full ...); an existing file is
+        unchanged.
     """
     _check_log_names(logs, '')
 
@@ -150,17 +153,20 @@ def load_logs(filename):
 
     Raises
     ------
-    ValueError
-        If the file was not written by :func:`save_logs`.
+    FileNotFoundError, PermissionError
+        If the file cannot be opened.
+    brainstorm.FileFormatError
+        If the file was not written by :func:`save_logs` (the message says
+        what it is instead) or is damaged.
     """
-    import h5py
-    with h5py.File(os.fspath(filename), 'r') as f:
-        if f.attrs.get('format') != LOGS_FORMAT:
-            raise ValueError('{} is not a brainstorm logs file (format '
-                             'attribute {!r}, expected {!r})'.format(
-                                 filename, f.attrs.get('format'),
-                                 LOGS_FORMAT))
-        return _read_group(f)
+    what = 'brainstorm logs file'
+    with read_hdf5(filename, what) as f:
+        check_format(f, f.filename, LOGS_FORMAT, LOGS_FORMAT_VERSION, what)
+        try:
+            return _read_group(f)
+        except (TypeError, ValueError) as err:
+            raise FileFormatError('{} is a damaged {}: {}'.format(
+                f.filename, what, err), f.filename) from err
 
 
 def _check_log_names(node, prefix):

@@ -22,6 +22,13 @@ class ModifyStepperAttribute(Hook):
     it (when training resumes from a checkpoint) sets the attribute to the
     value of that call again.
 
+    The schedule is called once per epoch and update number at which the
+    hook sets a value: the value set when training starts is reused by a
+    call at the same epoch and update (the epoch hooks' call at epoch 0),
+    so 3 epochs with ``interval=1`` call it 4 times (epochs 0 to 3); a
+    resumed training calls it once more when the checkpoint state is
+    restored.
+
     Parameters
     ----------
     schedule : Schedule, callable or float
@@ -59,7 +66,7 @@ class ModifyStepperAttribute(Hook):
     """
 
     __undescribed__ = {'last_epoch_nr': 0, 'last_update_nr': 0,
-                       'stepper': None}
+                       'stepper': None, '_last_value': None}
     __default_values__ = {'attr_name': 'learning_rate'}
 
     def __init__(self, schedule, attr_name='learning_rate', timescale='epoch',
@@ -82,6 +89,8 @@ class ModifyStepperAttribute(Hook):
         self.last_epoch_nr = 0
         self.last_update_nr = 0
         self.stepper = None
+        # (schedule, epoch_nr, update_nr, value) of the last schedule call
+        self._last_value = None
 
     def start(self, net, stepper, verbose, named_data_iters):
         super().start(net, stepper, verbose, named_data_iters)
@@ -105,7 +114,13 @@ class ModifyStepperAttribute(Hook):
                 '(it has: {})'.format(type(self).__name__, self.__name__,
                                       type(stepper).__name__, self.attr_name,
                                       ', '.join(have) or 'none'))
-        value = self.schedule(epoch_nr, update_nr)
+        last = self._last_value
+        if last is not None and last[0] is self.schedule and \
+                last[1:3] == (epoch_nr, update_nr):
+            value = last[3]
+        else:
+            value = self.schedule(epoch_nr, update_nr)
+            self._last_value = (self.schedule, epoch_nr, update_nr, value)
         setattr(stepper, self.attr_name, value)
         return value
 

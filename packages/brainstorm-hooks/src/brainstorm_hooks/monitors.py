@@ -292,10 +292,10 @@ class MonitorLayerDeltas(_MonitorLayer):
     Logs the ``min``, ``max``, ``mean`` and ``std`` of each input delta
     and output delta of the layer, as they are after the last backward pass:
     ``trainer.logs[name]['output_deltas']['default']['std']``,
-    ``trainer.logs[name]['input_deltas']['default']['max']``. Input deltas
-    the network does not compute (inputs that come only from layers without
-    parameters, such as the Input layer; see ``net.compute_all_deltas``) are
-    left out.
+    ``trainer.logs[name]['input_deltas']['default']['max']``. The trainer
+    computes all of them while this hook is added (also the input deltas
+    that no parameter needs, which it skips otherwise); deltas that the
+    layer never computes (the targets of a loss layer) are left out.
 
     The buffers are read when the hook is called: add it before hooks that
     run the network on other data (such as ``MonitorScores``), which
@@ -330,11 +330,13 @@ class MonitorLayerDeltas(_MonitorLayer):
 
     categories = ('input_deltas', 'output_deltas')
 
+    def deltas_read(self, net):
+        return ['{}.{}'.format(self.layer_name, category)
+                for category in self.categories]
+
     def _is_monitored(self, net, layer_name, category, buffer_name):
-        if category != 'input_deltas' or net.compute_all_deltas:
-            return True
-        needed = net.layers[layer_name].input_deltas_needed
-        return needed.get(buffer_name, True)
+        return net.deltas_computed('{}.{}.{}'.format(layer_name, category,
+                                                     buffer_name))
 
 
 class MonitorLayerInOuts(_MonitorLayer):

@@ -2,6 +2,14 @@
 
 Every file is written to a temporary file beside its target and renamed
 into place, so an interrupted save leaves the previous file intact.
+
+A save that fails (disk full, no permission ...) raises
+:class:`brainstorm.SaveError`, which stops training: ``trainer.train``
+raises it, with a message naming the file and the reason, and the network,
+the trainer and its logs stay as they were in memory, so they can be saved
+elsewhere (or training resumed) once there is room. The savers do not
+swallow the error and go on training, because the file a user relies on
+would then silently be missing or out of date.
 """
 import math
 import os
@@ -117,14 +125,15 @@ class SaveBestNetwork(Hook):
                                     self.log_name, entries[-1])) from None
         if math.isnan(value) or not self._is_better(value):
             return
-        self.best_value = value
-        self.best_epoch, self.best_update = epoch_nr, update_nr
         if self.filename is None:
             self.parameters = net.get('parameters')
             where = 'kept its parameters'
         else:
             net.save_as_hdf5(self.filename)
             where = 'saved the network to {}'.format(self.filename)
+        # only once saved: after a failed save the next call tries again
+        self.best_value = value
+        self.best_epoch, self.best_update = epoch_nr, update_nr
         self.message('{} improved to {:.6g}; {}'.format(self.log_name, value,
                                                         where))
 

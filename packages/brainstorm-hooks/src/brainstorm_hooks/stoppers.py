@@ -2,7 +2,9 @@
 
 A stopper ends the training by raising ``StopIteration(message)`` from its
 call; the trainer finishes the round of hooks, prints the message when
-verbose, and returns from ``train``.
+verbose, and returns from ``train``. All but ``StopOnNan`` (which stops only
+a training that failed) set ``can_stop_training = True``, so that
+``Trainer.train`` does not warn that it runs until interrupted.
 """
 import math
 import signal
@@ -11,6 +13,7 @@ import weakref
 
 import numpy as np
 
+from brainstorm.data_iterators import describe_value, first_nonfinite
 from brainstorm.hooks import Hook
 
 from brainstorm_hooks.logs import lookup_log
@@ -41,6 +44,8 @@ class StopAfterEpoch(Hook):
     --------
     >>> trainer.add_hook(bs.hooks.StopAfterEpoch(20))
     """
+
+    can_stop_training = True
 
     def __init__(self, max_epochs, name=None, timescale='epoch', interval=1,
                  verbose=None):
@@ -105,6 +110,7 @@ class _LogWatcher(Hook):
     when it ran more often), so each logged value is looked at exactly once.
     """
 
+    can_stop_training = True
     __undescribed__ = {'seen': 0}
 
     def __init__(self, log_name, criterion, name=None, timescale='epoch',
@@ -308,7 +314,11 @@ class StopOnNan(Hook):
     Checks, at every call, the network's parameters, the training loss and
     the latest value of each log entry in ``logs_to_check``; the message
     says where the invalid value was found: the parameter's buffer path
-    (``'Hid.parameters.W'``), the log name, or the training loss.
+    (``'Hid.parameters.W'``) with the index and value of its first invalid
+    entry, the log name, or the training loss (and, where the last batch
+    shows it, which loss layer), and when: epoch and update. Data given to
+    the network is checked for NaN and inf when it is provided, so what
+    this hook finds appeared during training (the training diverged).
 
     Parameters
     ----------
@@ -330,11 +340,18 @@ class StopOnNan(Hook):
     verbose : bool, optional
         Whether the stop is reported; None follows the trainer.
 
+    Attributes
+    ----------
+    reason : str or None
+        The message of the stop, None while everything was finite (reset
+        when training starts).
+
     Examples
     --------
     >>> trainer.add_hook(bs.hooks.StopOnNan(['validation.total_loss']))
     """
 
+    __undescribed__ = {'reason': None}
     __default_values__ = {'logs_to_check': [], 'check_parameters': True,
                           'check_training_loss': True}
 
@@ -348,8 +365,21 @@ class StopOnNan(Hook):
                               for n in logs_to_check]
         self.check_parameters = bool(check_parameters)
         self.check_training_loss = bool(check_training_loss)
+        self.reason = None
+
+    def start(self, net, stepper, verbose, named_data_iters):
+        super().start(net, stepper, verbose, named_data_iters)
+        self.reason = None
 
     def __call__(self, epoch_nr, update_nr, net, stepper, logs):
+        try:
+            self._check(net, logs)
+        except StopIteration as stop:
+            self.reason = '{} at epoch {}, update {}: the training ' \
+                'diverged'.format(stop.args[0], epoch_nr, update_nr)
+            raise StopIteration(self.reason) from None
+
+    def _check(self, net, logs):
         if self.check_parameters:
             where = self._invalid_parameter(net)
             if where is not None:
@@ -360,15 +390,15 @@ class StopOnNan(Hook):
                 loss = net.get_loss_values()['total_loss']
                 if not math.isfinite(loss):
                     raise StopIteration('NaN or inf found in the training '
-                                        'loss of the last batch ({})'.format(
-                                            loss))
+                                        'loss of the last batch ({}{})'.format(
+                                            loss, _invalid_losses(net)))
             else:
                 losses = logs.get('rolling_training', {}).get('total_loss')
                 if losses and not math.isfinite(losses[-1]):
                     raise StopIteration(
                         'NaN or inf found in the training loss '
-                        '(rolling_training.total_loss = {})'.format(
-                            losses[-1]))
+                        '(rolling_training.total_loss = {}{})'.format(
+                            losses[-1], _invalid_losses(net)))
         for log_name in self.logs_to_check:
             entries = _entries(logs, log_name)
             if not entries:
@@ -386,7 +416,8 @@ class StopOnNan(Hook):
 
     @staticmethod
     def _invalid_parameter(net):
-        """Path of the first parameter with a NaN or inf, or None."""
+        """Path of the first parameter with a NaN or inf, with the index and
+        value of its first such entry; None if all are finite."""
         handler = net.handler
         if handler.is_fully_finite(net.buffer['parameters']):
             return None
@@ -396,8 +427,27 @@ class StopOnNan(Hook):
                 continue
             for param_name, array in layer_buffers['parameters'].items():
                 if not handler.is_fully_finite(array):
-                    return '{}.parameters.{}'.format(layer_name, param_name)
+                    found = first_nonfinite(handler.get_numpy_copy(array))
+                    return '{}.parameters.{}{}'.format(
+                        layer_name, param_name, '' if found is None else
+                        ' ({} at index {})'.format(describe_value(found[1]),
+                                                   found[0]))
         return 'parameters'
+
+
+def _invalid_losses(net):
+    """'; loss layer 'X' ...' naming the loss layers whose loss in the last
+    batch is not finite, when there are several; '' otherwise."""
+    losses = net.get_loss_values()
+    if len(losses) < 3:      # 'total_loss' and one loss layer, or none
+        return ''
+    bad = [name for name, value in losses.items()
+           if name != 'total_loss' and not math.isfinite(value)]
+    if not bad:
+        return ''
+    return '; not finite in the last batch: the loss of {} {}'.format(
+        'layer' if len(bad) == 1 else 'layers',
+        ', '.join(repr(name) for name in bad))
 
 
 def _restore_sigquit(handler, previous):
@@ -447,6 +497,7 @@ class StopOnSigQuit(Hook):
     >>> net.save_as_hdf5('interrupted.h5')
     """
 
+    can_stop_training = True
     __undescribed__ = {'received': False, '_finalizer': None}
 
     def __init__(self, name=None, timescale='epoch', interval=1,

@@ -4,7 +4,7 @@ import numpy as np
 from brainstorm.layers import construction_function
 
 from brainstorm_layers._checks import shape_message
-from brainstorm_layers._targets import TargetsLayer
+from brainstorm_layers._targets import TargetsLayer, check_class_indices
 
 
 class SoftmaxCELayerImpl(TargetsLayer):
@@ -31,6 +31,14 @@ class SoftmaxCELayerImpl(TargetsLayer):
 
     def loss_feature_shape(self, feature_shape):
         return feature_shape[:-1] + (1,)
+
+    def check_input_data(self, in_name, item_name, data):
+        """Targets must be class indices in [0, K): anything else would be
+        an IndexError in the handler, or a silently wrong loss (-1 wraps
+        around to the last class, 2.5 is truncated to 2)."""
+        if in_name == 'targets':
+            check_class_indices(self, item_name, data,
+                                self.in_shapes['default'].feature_shape[-1])
 
     @staticmethod
     def _rows(array):

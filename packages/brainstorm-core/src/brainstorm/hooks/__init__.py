@@ -30,7 +30,16 @@ class Hook(Describable):
     is called once when training starts. Hooks with a running state
     override ``get_checkpoint_state``/``set_checkpoint_state`` so that
     training resumed from a checkpoint behaves as if never interrupted.
+
+    A hook that ends trainings as a matter of course (after a number of
+    epochs, when a log stops improving or reaches a threshold, or when the
+    user asks, like the stoppers of brainstorm-hooks) sets the class
+    attribute ``can_stop_training = True``: ``Trainer.train`` warns at the
+    start when no hook can stop it. Hooks that stop only a training that
+    failed (``StopOnNan``) leave it False.
     """
+
+    can_stop_training = False
 
     __undescribed__ = {'__name__', 'run_verbosity'}
     __default_values__ = {'timescale': 'epoch', 'interval': 1,
@@ -70,6 +79,20 @@ class Hook(Describable):
     def start(self, net, stepper, verbose, named_data_iters):
         """Called when training starts; ``verbose`` is the trainer's."""
         self.run_verbosity = verbose if self.verbose is None else self.verbose
+
+    def deltas_read(self, net):
+        """Paths of the delta buffers this hook reads (default: none).
+
+        ``Trainer.train`` lets layers skip the input deltas that no
+        parameter's gradient needs (the largest saving is the product for
+        the deltas of the data in the first layer) unless a hook reads
+        them: a hook that reads deltas returns their paths here,
+        ``'LAYER.input_deltas.NAME'``, ``'LAYER.output_deltas.NAME'``, or
+        ``'LAYER.input_deltas'`` / ``'LAYER.output_deltas'`` for all of a
+        layer's. Called after :meth:`start`. Skipped buffers hold NaN, and
+        ``net.get`` refuses them with an error that says so.
+        """
+        return ()
 
     def get_checkpoint_state(self):
         """The running state of this hook, for checkpoints.

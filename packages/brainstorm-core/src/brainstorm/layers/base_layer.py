@@ -45,6 +45,12 @@ class Layer(Describable):
     ``takes_no_output_deltas_from``
         output names whose deltas the layer ignores (e.g. predictions of a
         loss layer).
+    ``outputs_independent_of``
+        dict input name -> names of the outputs the forward pass computes
+        correctly without that input (e.g. ``{'targets': ('predictions',)}``
+        for a loss layer); when inputs are missing from the data, the
+        network still runs the layer for those outputs (see
+        ``Network.forward_pass``), and skips it otherwise.
     ``layer_type``
         the registered name (default: the class name without ``LayerImpl``).
     """
@@ -53,6 +59,7 @@ class Layer(Describable):
     expected_kwargs = set()
     computes_no_input_deltas_for = ()
     takes_no_output_deltas_from = ()
+    outputs_independent_of = {}
 
     def __init__(self, name, in_shapes, incoming_connections,
                  outgoing_connections, **kwargs):
@@ -88,6 +95,21 @@ class Layer(Describable):
 
     def backward_pass(self, buffers):
         raise NotImplementedError
+
+    def check_input_data(self, in_name, item_name, data):
+        """Optional: check the values of data the network is given.
+
+        ``Network.provide_external_data`` calls it for every input
+        ``in_name`` of this layer that reads an item of the Input layer
+        directly, with the item's name and its (T, B, ...) numpy array (a
+        batch, or the whole data set); arrays already on the handler's
+        device are not checked. A layer that needs valid values there
+        (class indices in range ...) raises a ``ValueError`` naming
+        ``item_name``, the offending value, its index and what is valid.
+        It runs on every batch, so it should cost one vectorised pass over
+        ``data`` at most. The base class accepts everything, and the
+        network does not call layers that keep it.
+        """
 
     # -- helpers -------------------------------------------------------------
     def set_handler(self, handler):

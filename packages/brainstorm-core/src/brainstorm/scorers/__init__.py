@@ -67,7 +67,13 @@ def gather_losses_and_scores(net, scorers, data_iter, out_name='',
                              targets_name='targets', mask_name=''):
     """Run ``net`` over ``data_iter`` (inference passes) and return a dict
     with the loss values (weighted by batch size) and every scorer's
-    aggregated score."""
+    aggregated score.
+
+    Raises
+    ------
+    ValueError
+        If ``data_iter`` yields no batch (there would be no loss or score,
+        only NaN)."""
     losses = {}
     scored = {s.__name__: [] for s in scorers}
     for data in data_iter(handler=net.handler):
@@ -79,6 +85,9 @@ def gather_losses_and_scores(net, scorers, data_iter, out_name='',
         for scorer in scorers:
             scored[scorer.__name__].append(gather_scores_of_batch(
                 net, scorer, data, out_name, targets_name, mask_name))
+    if not losses:
+        raise ValueError('the data iterator yielded no batches: there is no '
+                         'data to compute losses and scores on')
     results = {key: Scorer.aggregate(pairs) for key, pairs in losses.items()}
     for scorer in scorers:
         results[scorer.__name__] = scorer.aggregate(scored[scorer.__name__])

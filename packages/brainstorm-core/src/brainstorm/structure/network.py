@@ -1,14 +1,16 @@
 """The Network: layers, their memory, and everything users do with them."""
 import copy
 import json
-import os
 import re
-import tempfile
 from collections import OrderedDict
 
 import numpy as np
 
+from brainstorm.data_iterators import check_finite, shape_template
 from brainstorm.describable import get_description
+from brainstorm.fileio import (FileFormatError, check_format, read_dataset,
+                              read_hdf5, read_json_attribute,
+                              write_hdf5_atomically)
 from brainstorm.initializers import InitializationError, evaluate_initializer
 from brainstorm.randomness import global_rnd
 from brainstorm.structure.architecture import (
@@ -32,6 +34,12 @@ class Network:
     :meth:`from_hdf5` rather than with this constructor.
     """
 
+    # the inputs the last provide_external_data got (None: none yet), and
+    # {buffer path: missing inputs it needs} for the outputs and internals
+    # the last forward pass did not compute
+    _provided_inputs = None
+    _not_computed = {}
+
     def __init__(self, layers, buffer_manager, architecture, seed=None,
                  handler=None):
         from brainstorm.handlers import default_handler
@@ -46,27 +54,77 @@ class Network:
                              if getattr(layer, 'is_loss_layer', False)]
         self._set_handler(handler or buffer_manager.handler or
                           default_handler)
-        self.compute_all_deltas = False
+        self._unreadable_deltas = {}
+        self.compute_all_deltas = True
+        _check_deltas_reach_parameters(layers)
 
     @property
     def compute_all_deltas(self):
-        """Whether the backward pass computes every delta, down to the Input
-        layer. By default (False) layers skip input deltas that nothing
-        uses: those flowing to layers with no parameters upstream (such as
-        the Input layer)."""
+        """Whether every backward pass computes every delta, down to the
+        Input layer (default True).
+
+        Set it to False to let layers skip the input deltas that no
+        parameter's gradient depends on (those flowing into layers without
+        parameters upstream, such as the Input layer); ``Trainer.train``
+        does so by itself for the deltas no hook reads (see
+        :meth:`Hook.deltas_read <brainstorm.hooks.Hook.deltas_read>`). A
+        skipped delta buffer is filled with NaN by the backward pass, and
+        :meth:`get` refuses to read it, so that it can never pass for a
+        computed value.
+        """
         return self._compute_all_deltas
 
     @compute_all_deltas.setter
     def compute_all_deltas(self, value):
         self._compute_all_deltas = bool(value)
-        trainable = {}
+        self._configure_deltas(skip=not self._compute_all_deltas)
+
+    def _configure_deltas(self, skip, keep=()):
+        """Decide which input deltas layers compute.
+
+        With ``skip``, inputs whose source has no parameters upstream get
+        no deltas, except for the source outputs in ``keep`` (a set of
+        ``(layer, output)`` pairs) and everything downstream of them. Sets
+        ``layer.input_deltas_needed`` and records the output-delta buffers
+        that no layer computes (``self._uncomputed_deltas``: path -> why),
+        which :meth:`backward_pass` fills with NaN.
+        """
+        keep = set(keep)
+        trainable, wanted = {}, {}
         for name, layer in self.layers.items():
-            sources = [src for src, _ in layer.incoming.values()]
             trainable[name] = bool(layer.parameter_shapes) or any(
-                trainable[src] for src in sources)
-            layer.input_deltas_needed = {
-                in_name: self._compute_all_deltas or trainable[src]
-                for in_name, (src, _) in layer.incoming.items()}
+                trainable[src] for src, _ in layer.incoming.values())
+        # complete deltas of a kept output need complete deltas of every
+        # layer downstream of it (like parameters, this flows forward)
+        for name, layer in self.layers.items():
+            wanted[name] = any((name, out) in keep
+                               for out in layer.out_shapes) or any(
+                wanted[src] for src, _ in layer.incoming.values())
+        skipped = set()
+        for name, layer in self.layers.items():
+            needed = {}
+            for in_name, (src, out) in layer.incoming.items():
+                needed[in_name] = not skip or trainable[src] or wanted[src]
+                if not needed[in_name]:
+                    skipped.add((src, out))
+            layer.input_deltas_needed = needed
+        uncomputed = OrderedDict()
+        for name, layer in self.layers.items():
+            for in_name, (src, out) in layer.incoming.items():
+                path = '{}.output_deltas.{}'.format(src, out)
+                if (src, out) in skipped and not trainable[src]:
+                    uncomputed[path] = (
+                        'it was skipped, since no parameter depends on it '
+                        '(net.compute_all_deltas was False, or '
+                        'Trainer.train skipped it because no hook declares '
+                        'it in deltas_read()); set net.compute_all_deltas = '
+                        'True and run the backward pass again')
+                elif in_name in layer.computes_no_input_deltas_for and \
+                        not trainable[src]:
+                    uncomputed.setdefault(path, (
+                        '{} layer {!r} computes no deltas for its input '
+                        '{!r}'.format(layer.get_layer_type(), name, in_name)))
+        self._uncomputed_deltas = uncomputed
 
     # -- creation ----------------------------------------------------------------
     @classmethod
@@ -96,20 +154,48 @@ class Network:
 
     @classmethod
     def from_hdf5(cls, filename):
-        """Load a network saved with :meth:`save_as_hdf5`."""
-        import h5py
-        with h5py.File(filename, 'r') as f:
-            if f.attrs.get('format') != FILE_FORMAT:
-                raise ValueError('{} is not a brainstorm network file'.format(
-                    filename))
-            description = json.loads(f.attrs['description'])
-            parameters = f['parameters'][()]
-        net = cls.from_architecture(description['architecture'])
+        """Load a network saved with :meth:`save_as_hdf5` (or a checkpoint,
+        which is also a network file).
+
+        Raises
+        ------
+        FileNotFoundError, PermissionError
+            If the file cannot be opened.
+        brainstorm.FileFormatError
+            If the file is not a brainstorm network file (the message says
+            what it is instead), is damaged, or holds an architecture that
+            cannot be built; the message names the file.
+        brainstorm.MissingPluginError
+            If the architecture names a layer no installed plugin provides.
+        """
+        what = 'brainstorm network file'
+        with read_hdf5(filename, what) as f:
+            filename = f.filename
+            check_format(f, filename, FILE_FORMAT, FILE_FORMAT_VERSION, what)
+            description = read_json_attribute(f, 'description', filename,
+                                              what)
+            parameters = read_dataset(f, 'parameters', filename, what)
+        if not isinstance(description, dict) or \
+                not isinstance(description.get('architecture'), dict):
+            raise FileFormatError('{} is a damaged {}: its description holds '
+                                  'no architecture'.format(filename, what),
+                                  filename)
+        from brainstorm.plugins import MissingPluginError
+        try:
+            net = cls.from_architecture(description['architecture'])
+        except MissingPluginError as err:
+            raise MissingPluginError('{} needs a class that is not '
+                                     'installed: {}'.format(filename, err),
+                                     name=err.name) from err
+        except (ValueError, TypeError, KeyError) as err:
+            raise FileFormatError('{} holds an architecture that cannot be '
+                                  'built: {}'.format(filename, err),
+                                  filename) from err
         if parameters.size != net.buffer_manager.num_parameters:
-            raise ValueError(
+            raise FileFormatError(
                 '{}: the file holds {} parameters but its architecture has '
                 '{}'.format(filename, parameters.size,
-                            net.buffer_manager.num_parameters))
+                            net.buffer_manager.num_parameters), filename)
         net.set_parameters(parameters)
         return net
 
@@ -120,7 +206,8 @@ class Network:
     def save_as_hdf5(self, filename, comment=''):
         """Save the description and parameters of this network to an HDF5
         file (written to a temporary file beside it and renamed into place,
-        so an interrupted save never leaves a broken file).
+        so an interrupted or failed save never leaves a broken file; see
+        :mod:`brainstorm.fileio`).
 
         Parameters
         ----------
@@ -128,19 +215,30 @@ class Network:
             The file to write; its directory must exist.
         comment : str
             Stored in the file as the attribute ``comment``.
+
+        Raises
+        ------
+        brainstorm.SaveError
+            If the file cannot be written (disk full, no permission ...):
+            the message names the file and the reason, and an existing file
+            is unchanged.
         """
-        def write(f):
-            f.attrs['format'] = FILE_FORMAT
-            f.attrs['format_version'] = FILE_FORMAT_VERSION
-            f.attrs['description'] = json.dumps(self.get_description())
-            f.attrs['comment'] = comment
-            f.create_dataset('parameters', data=self.get('parameters'))
-            for lname, layer in self.layers.items():
-                for pname in layer.parameter_shapes:
-                    path = '{}.parameters.{}'.format(lname, pname)
-                    f.create_dataset('layers/{}/{}'.format(lname, pname),
-                                     data=self.get(path))
-        write_hdf5_atomically(filename, write)
+        write_hdf5_atomically(filename,
+                              lambda f: self._write_hdf5(f, comment))
+
+    def _write_hdf5(self, f, comment):
+        """Write what :meth:`save_as_hdf5` saves into the open h5py file
+        ``f``."""
+        f.attrs['format'] = FILE_FORMAT
+        f.attrs['format_version'] = FILE_FORMAT_VERSION
+        f.attrs['description'] = json.dumps(self.get_description())
+        f.attrs['comment'] = comment
+        f.create_dataset('parameters', data=self.get('parameters'))
+        for lname, layer in self.layers.items():
+            for pname in layer.parameter_shapes:
+                path = '{}.parameters.{}'.format(lname, pname)
+                f.create_dataset('layers/{}/{}'.format(lname, pname),
+                                 data=self.get(path))
 
     # -- handler -------------------------------------------------------------------
     def _set_handler(self, handler):
@@ -203,6 +301,8 @@ class Network:
         if isinstance(view, BufferView):
             return {name: self.get('{}.{}'.format(buffer_path, name))
                     for name in view.keys()}
+        self._check_deltas_readable(buffer_path)
+        self._check_forward_readable(buffer_path)
         arr = self.handler.get_numpy_copy(view)
         T = self.buffer_manager.time_size
         parts = buffer_path.split('.')
@@ -214,6 +314,53 @@ class Network:
             if slot is not None and slot.structure.context_size:
                 arr = arr[:T]
         return arr
+
+    def _delta_source(self, buffer_path):
+        """'SRC.output_deltas.OUT' for a delta path (input deltas are the
+        output deltas of the layer that feeds the input), else None."""
+        parts = buffer_path.split('.')
+        if len(parts) != 3 or parts[1] not in ('input_deltas',
+                                               'output_deltas'):
+            return None
+        if parts[1] == 'input_deltas':
+            src, out = self.layers[parts[0]].incoming[parts[2]]
+            return '{}.output_deltas.{}'.format(src, out)
+        return buffer_path
+
+    def deltas_computed(self, buffer_path):
+        """Whether backward passes compute the delta buffer at
+        ``buffer_path`` (``'LAYER.input_deltas.NAME'`` or
+        ``'LAYER.output_deltas.NAME'``) as things are set now (see
+        :attr:`compute_all_deltas`)."""
+        self._lookup(buffer_path)
+        return self._delta_source(buffer_path) not in self._uncomputed_deltas
+
+    def _check_deltas_readable(self, buffer_path):
+        why = self._unreadable_deltas.get(self._delta_source(buffer_path))
+        if why is not None:
+            raise ValueError('{} was not computed by the last backward pass '
+                             '(the buffer holds NaN): {}'.format(buffer_path,
+                                                                 why))
+
+    def _skip_deltas_except(self, buffer_paths):
+        """Skip (as with ``compute_all_deltas = False``) every delta that
+        no parameter depends on, except those at ``buffer_paths`` (delta
+        paths, or 'LAYER.input_deltas' / 'LAYER.output_deltas' for all of a
+        layer's). ``compute_all_deltas = ...`` undoes it."""
+        keep = set()
+        for path in buffer_paths:
+            view = self._lookup(path)
+            names = list(view.keys()) if isinstance(view, BufferView) \
+                else [path.split('.')[2]]
+            layer_name, category = path.split('.')[:2]
+            if category not in ('input_deltas', 'output_deltas'):
+                raise ValueError('{!r} is not a delta buffer'.format(path))
+            for name in names:
+                source = self._delta_source('.'.join((layer_name, category,
+                                                      name)))
+                src, _, out = source.split('.')
+                keep.add((src, out))
+        self._configure_deltas(skip=True, keep=keep)
 
     def get_input(self, input_name):
         """A numpy copy of the data item ``input_name`` last provided."""
@@ -264,6 +411,18 @@ class Network:
             Copied into the outputs of the Input layer.
         all_inputs : bool
             If False, items of the Input layer may be missing.
+
+        Raises
+        ------
+        ShapeError
+            If an item is not shaped (T, B, ...) with the feature shape of
+            its input, holds no sequences or time steps, or the items
+            disagree on T or B.
+        ValueError
+            If an item holds NaN or inf, or a value a layer reading it
+            refuses (a class index out of range ...; see
+            ``Layer.check_input_data``). Numpy arrays are checked (one
+            pass each); arrays already on the handler's device are not.
         """
         input_layer = self.layers['Input']
         out_shapes = input_layer.out_shapes
@@ -284,8 +443,17 @@ class Network:
             nt = structure.buffer_type
             if shape[nt:] != structure.feature_shape or len(shape) < nt:
                 raise ShapeError(
-                    'input {!r}: expected shape {} but got {}'.format(
-                        name, structure.shape, shape))
+                    "data item {!r} has shape {}, but the network's input "
+                    '{!r} takes {}{}'.format(
+                        name, shape, name, shape_template(structure.shape),
+                        '; data is shaped (T, B, ...), use (1, B, ...) for '
+                        'non-sequential data' if len(shape) !=
+                        len(structure.shape) else ''))
+            if 0 in shape[:nt]:
+                raise ShapeError(
+                    'data item {!r} has shape {}: it holds no {}'.format(
+                        name, shape, 'sequences (B = 0)' if shape[nt - 1] == 0
+                        else 'time steps (T = 0)'))
             if nt == TIME_SIZED:
                 t, b = shape[0], shape[1]
             elif nt == BATCH_SIZED:
@@ -304,6 +472,7 @@ class Network:
             time_size = 1
         if batch_size is None:
             batch_size = self.buffer_manager.batch_size or 1
+        self.check_external_data(data)
         self.buffer_manager.resize(time_size, batch_size)
         views = self.buffer.Input.outputs
         for name, array in data.items():
@@ -314,9 +483,53 @@ class Network:
             else:
                 self.handler.set_from_numpy(
                     target, np.asarray(array, dtype=self.handler.dtype))
+        self._provided_inputs = frozenset(data)
+
+    def check_external_data(self, data):
+        """Check the values of data items as :meth:`provide_external_data`
+        does, without providing them: each layer that reads an item
+        directly checks it (``Layer.check_input_data``: class indices in
+        range ...), then it is checked for NaN and inf. ``data`` maps input
+        names to numpy arrays (batches or whole data sets; items may be
+        left out); arrays already on the handler's device are skipped.
+
+        Raises
+        ------
+        ValueError
+            Naming the item, the offending value and its index.
+        """
+        checks = getattr(self, '_input_checks', None)
+        if checks is None:
+            from brainstorm.layers.base_layer import Layer
+            checks = self._input_checks = {}
+            for layer in self.layers.values():
+                if type(layer).check_input_data is Layer.check_input_data:
+                    continue
+                for in_name, (source, item) in layer.incoming.items():
+                    if source == 'Input':
+                        checks.setdefault(item, []).append((layer, in_name))
+        for name, array in data.items():
+            if not isinstance(array, np.ndarray):
+                if isinstance(array, self.handler.array_type):
+                    continue   # already on the device
+                array = np.asarray(array)
+            for layer, in_name in checks.get(name, ()):
+                layer.check_input_data(in_name, name, array)
+            check_finite(name, array)
 
     def forward_pass(self, training_pass=False, context=None):
         """Run the forward pass on the data last provided.
+
+        Inputs that the last :meth:`provide_external_data` left out
+        (``all_inputs=False``, such as the targets when only predictions are
+        wanted) are never read as data of an earlier call: a layer that
+        needs such an input is skipped, unless the layer declares outputs
+        that do not depend on it (``Layer.outputs_independent_of``, e.g.
+        the predictions of a loss layer), which it computes (reading zeros
+        in place of the missing data). Every output that was not computed,
+        and the missing inputs, hold NaN afterwards, and :meth:`get` (for
+        them and the internals of those layers) and :meth:`get_loss_values`
+        raise a ``ValueError`` naming the missing input.
 
         Parameters
         ----------
@@ -328,14 +541,112 @@ class Network:
             continue a batch of sequences; None starts from zeros.
         """
         self._apply_context(context)
+        missing = self._missing_inputs()
+        if missing:
+            self._not_computed = self._forward_without(missing,
+                                                       training_pass)
+            return
         for name, layer in self.layers.items():
             if name != 'Input':
                 layer.forward_pass(self.buffer[name], training_pass)
+        self._not_computed = {}
+
+    def _forward_without(self, missing, training_pass):
+        """The forward pass without the Input items ``missing``; returns
+        {buffer path: the missing inputs it needed} for the outputs and
+        internals it did not compute (filled with NaN)."""
+        absent = OrderedDict()
+        for item in missing:
+            absent['Input.outputs.' + item] = [item]
+            self.handler.fill(self.buffer.Input.outputs[item], 0.0)
+        for name, layer in self.layers.items():
+            if name == 'Input':
+                continue
+            lacking = {}
+            for in_name, (src, out) in layer.incoming.items():
+                needs = absent.get('{}.outputs.{}'.format(src, out))
+                if needs is not None:
+                    lacking[in_name] = needs
+            buffers = self.buffer[name]
+            if not lacking:
+                layer.forward_pass(buffers, training_pass)
+                continue
+            needs = sorted({i for items in lacking.values() for i in items})
+            kept = set(layer.out_shapes)
+            for in_name in lacking:
+                kept &= set(layer.outputs_independent_of.get(in_name, ()))
+            if kept:
+                for in_name in lacking:   # zeros, not NaN or old data
+                    self.handler.fill(buffers.inputs[in_name], 0.0)
+                layer.forward_pass(buffers, training_pass)
+            for out in layer.out_shapes:
+                if out not in kept:
+                    absent['{}.outputs.{}'.format(name, out)] = needs
+            for internal in layer.internal_shapes:
+                absent['{}.internals.{}'.format(name, internal)] = needs
+        for path in absent:
+            if '.outputs.' in path:
+                self.handler.fill(self.buffer[path], np.nan)
+        return absent
+
+    def _missing_inputs(self):
+        """Names of the Input items that the last provide_external_data
+        left out, in the Input layer's order."""
+        if self._provided_inputs is None:
+            return []
+        return [name for name in self.layers['Input'].out_shapes
+                if name not in self._provided_inputs]
+
+    def _not_provided(self, inputs, which=', which'):
+        """"the input 'x', which was not in the data ..." for messages."""
+        got = ', '.join(repr(n) for n in sorted(self._provided_inputs))
+        return 'the input{} {}{} {} not in the data given to ' \
+               'provide_external_data (it got {})'.format(
+                   '' if len(inputs) == 1 else 's',
+                   ', '.join(repr(i) for i in inputs), which,
+                   'was' if len(inputs) == 1 else 'were', got or 'nothing')
+
+    def _check_forward_readable(self, buffer_path):
+        """Refuse to read what the last data or forward pass did not set."""
+        parts = buffer_path.split('.')
+        if len(parts) != 3 or parts[1] not in ('outputs', 'internals'):
+            return
+        if parts[0] == 'Input':
+            if parts[2] in self._missing_inputs():
+                raise ValueError('{} holds no data: {}'.format(
+                    buffer_path, self._not_provided([parts[2]], which='')))
+        elif buffer_path in self._not_computed:
+            raise ValueError(
+                '{} was not computed by the last forward pass: it needs '
+                '{}'.format(buffer_path, self._not_provided(
+                    self._not_computed[buffer_path])))
 
     def backward_pass(self):
         """Compute all deltas and gradients of the loss for the last forward
-        pass, then apply the gradient modifiers."""
+        pass, then apply the gradient modifiers.
+
+        Every delta buffer holds its true value afterwards, except where
+        :attr:`compute_all_deltas` is False (or ``Trainer.train`` skipped
+        deltas no hook reads) and for inputs whose layer computes no deltas
+        (the targets of loss layers, the mask of Mask): those buffers hold
+        NaN and :meth:`get` raises an error naming why.
+
+        Raises
+        ------
+        ValueError
+            If the last forward pass ran without some inputs (see
+            :meth:`forward_pass`): there is no loss to differentiate."""
+        if self._not_computed:
+            inputs = sorted({i for items in self._not_computed.values()
+                             for i in items})
+            raise ValueError(
+                'backward_pass: the last forward pass lacked {}; provide '
+                'all inputs (with the targets) for a backward '
+                'pass'.format(self._not_provided(inputs)))
         self.buffer_manager.clear_backward_buffers()
+        for path in self._uncomputed_deltas:
+            self.handler.fill(self.buffer[path], np.nan)
+        self._unreadable_deltas = self._uncomputed_deltas
         for name, layer in reversed(self.layers.items()):
             if name != 'Input':
                 layer.backward_pass(self.buffer[name])
@@ -377,6 +688,18 @@ class Network:
         each Loss layer by name when there are several."""
         losses = OrderedDict()
         total = 0.0
+        skipped = [n for n in self._loss_layers
+                   if n + '.outputs.loss' in self._not_computed]
+        if skipped:
+            inputs = sorted({i for n in skipped
+                             for i in self._not_computed[n + '.outputs.loss']})
+            raise ValueError(
+                'get_loss_values: the last forward pass computed no loss '
+                'for {} {}: it needs {}; provide all inputs (with the '
+                'targets) to compute losses'.format(
+                    'layer' if len(skipped) == 1 else 'layers',
+                    ', '.join(repr(n) for n in skipped),
+                    self._not_provided(inputs)))
         for name in self._loss_layers:
             value = float(np.sum(self.handler.get_numpy_copy(
                 self.buffer[name].outputs.loss)))
@@ -551,6 +874,33 @@ class Network:
             len(self.layers), self.buffer_manager.num_parameters)
 
 
+def _check_deltas_reach_parameters(layers):
+    """Refuse wiring where a loss depends on an output whose deltas its
+    layer ignores (``takes_no_output_deltas_from``, such as the predictions
+    of SoftmaxCE): the gradient of that loss would silently miss every
+    parameter before that layer."""
+    consumers = {name: [] for name in layers}
+    for name, layer in layers.items():
+        for in_name, (src, out) in layer.incoming.items():
+            if in_name not in layer.computes_no_input_deltas_for:
+                consumers[src].append((name, out))
+    reaches_loss = {}
+    for name, layer in reversed(layers.items()):
+        reaches_loss[name] = getattr(layer, 'is_loss_layer', False) or any(
+            reaches_loss[dst] for dst, _ in consumers[name])
+    for name, layer in layers.items():
+        for out in layer.takes_no_output_deltas_from:
+            for dst, src_out in consumers[name]:
+                if src_out == out and reaches_loss[dst]:
+                    raise ValueError(
+                        "{} layer {!r} passes no deltas back from its output "
+                        "{!r}, but that output feeds {!r}, which a loss "
+                        "depends on: the gradient of that loss would miss "
+                        "everything before {!r}. Compute that loss from "
+                        "another layer's output instead".format(
+                            layer.get_layer_type(), name, out, dst, name))
+
+
 def _merge_spec(default_or_dict, kwargs, what):
     if isinstance(default_or_dict, dict):
         spec = dict(default_or_dict)
@@ -574,22 +924,3 @@ def _matches(pattern, name):
                                            pattern.split('*')) + '$')
         _pattern_cache[pattern] = regex
     return regex.match(name) is not None
-
-
-def write_hdf5_atomically(filename, write):
-    """Call ``write(h5py_file)`` on a temporary file beside ``filename`` and
-    rename it into place: an interrupted write leaves the old file intact."""
-    filename = os.fspath(filename)
-    directory = os.path.dirname(os.path.abspath(filename))
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(filename) + '.',
-                               suffix='.tmp', dir=directory)
-    os.close(fd)
-    import h5py
-    try:
-        with h5py.File(tmp, 'w') as f:
-            write(f)
-        os.replace(tmp, filename)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -67,6 +67,7 @@ class TestSoftmaxLossLayerImpl(Layer):
     expected_inputs = {'default': StructureTemplate('T', 'B', 'F'),
                        'targets': StructureTemplate('T', 'B', 1)}
     computes_no_input_deltas_for = ('targets',)
+    outputs_independent_of = {'targets': ('predictions',)}
     is_loss_layer = True
 
     def setup(self, kwargs, in_shapes):

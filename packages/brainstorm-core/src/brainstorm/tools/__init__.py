@@ -4,8 +4,10 @@
   :func:`parse_spec` / :class:`SpecError` of its spec language);
 * running: :func:`evaluate`, :func:`extract`, :func:`extract_and_save`;
 * inspecting: :func:`get_network_info`, :func:`print_network_info`,
-  :func:`draw_network`.
+  :func:`draw_network`;
+* preparing data: :func:`shuffle_data`, :func:`split`.
 """
+from brainstorm.tools.data import shuffle_data, split
 from brainstorm.tools.info import (draw_network, get_network_info,
                                    print_network_info)
 from brainstorm.tools.networks import create_net_from_spec, get_in_out_layers
@@ -15,4 +17,4 @@ from brainstorm.tools.spec import SpecError, SpecLayer, parse_spec
 __all__ = ['get_in_out_layers', 'create_net_from_spec', 'parse_spec',
            'SpecError', 'SpecLayer', 'evaluate', 'extract',
            'extract_and_save', 'get_network_info', 'print_network_info',
-           'draw_network']
+           'draw_network', 'shuffle_data', 'split']

@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from brainstorm.fileio import write_bytes_atomically
+
 __all__ = ['get_network_info', 'print_network_info', 'draw_network']
 
 _SOURCE_SUFFIXES = ('.gv', '.dot')
@@ -146,6 +148,8 @@ def draw_network(network, file_name='network.png'):
         If ``graphviz`` can not be imported.
     RuntimeError
         If the Graphviz ``dot`` program is needed but not installed.
+    brainstorm.SaveError
+        If the file cannot be written.
     """
     try:
         import graphviz
@@ -170,8 +174,7 @@ def draw_network(network, file_name='network.png'):
                 'e.g. apt-get install graphviz); a file name ending in .dot '
                 'or .gv writes the DOT source without it'.format(
                     file_name)) from None
-    with open(file_name, 'wb') as f:
-        f.write(data)
+    write_bytes_atomically(file_name, data)
     return graph
 
 

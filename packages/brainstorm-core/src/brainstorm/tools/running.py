@@ -44,14 +44,26 @@ def evaluate(network, iter, scorers=(), out_name='', targets_name='targets',
         'total_loss' (and the loss of each Loss layer by name when there are
         several), and each scorer's score under its name.
 
+    Raises
+    ------
+    ShapeError
+        If a data item of ``iter`` does not have the feature shape of the
+        network's input of that name.
+    ValueError
+        If ``iter`` yields no batch, or the data holds NaN, inf or values
+        a layer refuses (see ``Network.provide_external_data``).
+
     Examples
     --------
     >>> acc = bs.scorers.Accuracy()
     >>> bs.tools.evaluate(net, getter_te, [acc])['Accuracy']
     """
+    from brainstorm.data_iterators import check_data_shapes
     from brainstorm.scorers import Scorer, gather_losses_and_scores
     if isinstance(scorers, Scorer):
         scorers = [scorers]
+    check_data_shapes(network, getattr(iter, 'data_shapes', None),
+                      'evaluate: the data iterator')
     return gather_losses_and_scores(network, list(scorers), iter,
                                     out_name=out_name,
                                     targets_name=targets_name,
@@ -94,7 +106,7 @@ def extract(network, iter, buffer_names):
         If the network has no buffer of one of the names.
     ValueError
         For buffers that do not depend on the data (parameters, gradients),
-        or when batches of different lengths T are concatenated.
+        for deltas (extract runs no backward pass), or when batches of different lengths T are concatenated.
     """
     buffer_names = _check_buffer_names(network, buffer_names)
     collected = {name: [] for name in buffer_names}
@@ -145,7 +157,7 @@ def extract_and_save(network, iter, buffer_names, file_name):
     ...                   'Hid1.internals.H'],
     ...                  'network_features.hdf5')
     """
-    from brainstorm.structure.network import write_hdf5_atomically
+    from brainstorm.fileio import write_hdf5_atomically
     buffer_names = _check_buffer_names(network, buffer_names)
 
     def write(f):
@@ -198,6 +210,13 @@ def _check_buffer_names(network, buffer_names):
                 'LAYER.CATEGORY.NAME with a category among {}; layers: '
                 '{})'.format(name, ', '.join(_CATEGORIES),
                              ', '.join(network.layers)))
+        if parts[1] in ('input_deltas', 'output_deltas'):
+            raise ValueError(
+                'extract: {!r} is a delta buffer, and extract runs forward '
+                '(inference) passes only, which leave deltas alone; for '
+                'deltas run net.provide_external_data(...), '
+                'net.forward_pass() and net.backward_pass() and read '
+                'net.get({!r})'.format(name, name))
         buffer_type = node['@buffer_type']
         if buffer_type == CONSTANT:
             raise ValueError(

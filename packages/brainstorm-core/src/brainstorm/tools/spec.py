@@ -14,18 +14,24 @@ arguments::
 ``act`` is one of l, r, s, t (linear, rel, sigmoid, tanh); without it the
 layer's own default is used. ``p`` gives the padding, ``s`` the stride (in
 both directions; in either order). Whitespace is ignored everywhere, inside
-numbers too: ``'F 1 2 0 0'`` is ``'F1200'``.
+numbers too: ``'F 1 2 0 0'`` is ``'F1200'``. Numbers are written with the
+ASCII digits 0-9 only (other Unicode digits, such as ``'２'`` or ``'²'``,
+are errors) and are at most :data:`MAX_NUMBER`.
 """
 from collections import namedtuple
 
 __all__ = ['SpecError', 'SpecLayer', 'parse_spec', 'LAYER_LETTERS',
-           'ACTIVATION_LETTERS', 'POOLING_LETTERS']
+           'ACTIVATION_LETTERS', 'POOLING_LETTERS', 'MAX_NUMBER']
 
 LAYER_LETTERS = {'F': 'FullyConnected', 'R': 'Recurrent', 'L': 'Lstm',
                  'B': 'BatchNorm', 'D': 'Dropout', 'C': 'Convolution2D',
                  'P': 'Pooling2D'}
 ACTIVATION_LETTERS = {'l': 'linear', 'r': 'rel', 's': 'sigmoid', 't': 'tanh'}
 POOLING_LETTERS = {'m': 'max', 'a': 'avg'}
+DIGITS = '0123456789'
+# The largest number a spec may hold (sizes, filters, kernel, padding,
+# stride): the largest C int, beyond which numpy shapes overflow.
+MAX_NUMBER = 2 ** 31 - 1
 
 SpecLayer = namedtuple('SpecLayer', 'layer_type kwargs position text')
 SpecLayer.__doc__ = """One layer of a parsed spec.
@@ -81,8 +87,12 @@ class _Layer:
 
     def found(self):
         """The next character for messages."""
-        if self.peek() is not None:
-            return repr(self.peek())
+        char = self.peek()
+        if char is not None and char.isnumeric():
+            return '{!r} (numbers are written with the digits 0-9 only)'\
+                .format(char)
+        if char is not None:
+            return repr(char)
         if self.next_layer is not None:
             return 'the next layer {!r}'.format(self.next_layer)
         return 'the end of the spec'
@@ -111,13 +121,16 @@ class _Layer:
     def integer(self, what, minimum):
         start = self.here()
         digits = ''
-        while self.peek() is not None and self.peek().isdigit():
+        while self.peek() is not None and self.peek() in DIGITS:
             digits += self.peek()
             self.index += 1
         if not digits:
             raise self.error('expected {} (digits), found {}'.format(
                 what, self.found()))
         value = int(digits)
+        if value > MAX_NUMBER:
+            raise self.error('{} is too large: {} (at most {})'.format(
+                what, value, MAX_NUMBER), start)
         if value < minimum:
             raise self.error('{} must be at least {}, got {}'.format(
                 what, minimum, value), start)
@@ -126,11 +139,14 @@ class _Layer:
     def probability(self):
         start = self.here()
         text = ''
-        while self.peek() is not None and (self.peek().isdigit() or
+        while self.peek() is not None and (self.peek() in DIGITS or
                                            self.peek() == '.'):
             text += self.peek()
             self.index += 1
-        if text.count('.') > 1 or not any(c.isdigit() for c in text):
+        if self.peek() is not None and self.peek().isnumeric():
+            raise self.error('expected a dropout probability such as .5 or '
+                             '0.25, found {}'.format(self.found()))
+        if text.count('.') > 1 or not any(c in DIGITS for c in text):
             raise self.error('expected a dropout probability such as .5 or '
                              '0.25, found {}'.format(
                                  repr(text) if text else self.found()),

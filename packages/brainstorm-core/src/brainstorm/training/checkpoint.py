@@ -28,11 +28,12 @@ bit for bit. The file is written to a temporary file beside the target and
 renamed into place.
 """
 import json
-import os
-import tempfile
 
 import numpy as np
 
+from brainstorm.fileio import (FileFormatError, check_format, describe_hdf5,
+                              read_dataset, read_hdf5, read_json_attribute,
+                              write_hdf5_atomically)
 from brainstorm.randomness import RandomState
 
 __all__ = ['CHECKPOINT_FORMAT', 'CHECKPOINT_FORMAT_VERSION',
@@ -181,31 +182,24 @@ def write_checkpoint(filename, net, entries, stepper_state):
         ``hooks`` and ``random`` (see the module's docstring).
     stepper_state : dict[str, numpy.ndarray]
         The stepper's ``get_state()``.
+
+    Raises
+    ------
+    brainstorm.SaveError
+        If the file cannot be written (disk full ...): an existing file is
+        unchanged.
     """
-    import h5py
-    filename = os.fspath(filename)
-    directory = os.path.dirname(os.path.abspath(filename))
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(filename) + '.',
-                               suffix='.tmp', dir=directory)
-    os.close(fd)
-    try:
-        net.save_as_hdf5(tmp, comment='brainstorm training checkpoint')
-        with h5py.File(tmp, 'r+') as f:
-            group = f.create_group('checkpoint')
-            group.attrs['format'] = CHECKPOINT_FORMAT
-            group.attrs['format_version'] = CHECKPOINT_FORMAT_VERSION
-            for key in _JSON_ENTRIES:
-                group.attrs[key] = json.dumps(entries[key])
-            states = group.create_group('stepper')
-            for key, value in stepper_state.items():
-                states.create_dataset(key, data=np.asarray(value))
-        with open(tmp, 'rb+') as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, filename)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    def write(f):
+        net._write_hdf5(f, comment='brainstorm training checkpoint')
+        group = f.create_group('checkpoint')
+        group.attrs['format'] = CHECKPOINT_FORMAT
+        group.attrs['format_version'] = CHECKPOINT_FORMAT_VERSION
+        for key in _JSON_ENTRIES:
+            group.attrs[key] = json.dumps(entries[key])
+        states = group.create_group('stepper')
+        for key, value in stepper_state.items():
+            states.create_dataset(key, data=np.asarray(value))
+    write_hdf5_atomically(filename, write)
 
 
 def read_checkpoint(filename):
@@ -221,29 +215,76 @@ def read_checkpoint(filename):
 
     Raises
     ------
-    ValueError
-        If the file is not a brainstorm checkpoint or has a newer format.
+    FileNotFoundError, PermissionError
+        If the file cannot be opened.
+    brainstorm.FileFormatError
+        If the file is not a brainstorm checkpoint (the message says what
+        it is instead), has a newer format, or is damaged.
     """
     import h5py
-    filename = os.fspath(filename)
-    with h5py.File(filename, 'r') as f:
+    what = 'brainstorm checkpoint'
+    with read_hdf5(filename, what) as f:
+        filename = f.filename
         group = f.get('checkpoint')
         if not isinstance(group, h5py.Group) or \
                 group.attrs.get('format') != CHECKPOINT_FORMAT:
-            raise ValueError(
-                '{} is not a brainstorm checkpoint (checkpoints are written '
-                'by Trainer.save_checkpoint and the SaveCheckpoint hook)'
-                .format(filename))
-        version = int(group.attrs['format_version'])
-        if version > CHECKPOINT_FORMAT_VERSION:
-            raise ValueError(
-                '{} has checkpoint format version {}, but this brainstorm '
-                'reads versions up to {}'.format(
-                    filename, version, CHECKPOINT_FORMAT_VERSION))
-        contents = {key: json.loads(group.attrs[key])
+            raise FileFormatError(
+                '{} is not a brainstorm checkpoint: it is {}; checkpoints '
+                'are written by Trainer.save_checkpoint and the '
+                'SaveCheckpoint hook'.format(filename, describe_hdf5(f)),
+                filename)
+        check_format(group, filename, CHECKPOINT_FORMAT,
+                     CHECKPOINT_FORMAT_VERSION, what)
+        contents = {key: read_json_attribute(group, key, filename, what)
                     for key in _JSON_ENTRIES}
-        contents['network'] = json.loads(f.attrs['description'])
-        contents['parameters'] = f['parameters'][()]
-        contents['stepper_state'] = {key: dataset[()] for key, dataset in
-                                     group['stepper'].items()}
+        contents['network'] = read_json_attribute(f, 'description', filename,
+                                                  what)
+        contents['parameters'] = read_dataset(f, 'parameters', filename,
+                                              what)
+        states = group.get('stepper')
+        if not isinstance(states, h5py.Group):
+            raise FileFormatError('{} is a damaged {}: it has no group '
+                                  "'checkpoint/stepper'".format(filename,
+                                                                what),
+                                  filename)
+        contents['stepper_state'] = {
+            key: read_dataset(states, key, filename, what)
+            for key in states}
+    _check_entries(contents, filename, what)
     return contents
+
+
+# what read_checkpoint's callers look up in the entries: key -> (type, keys)
+_ENTRY_LAYOUT = {
+    'trainer': (dict, ('verbose', 'train_scorers', 'position')),
+    'stepper': ((dict, type(None)), ()),
+    'logs': (dict, ()),
+    'hooks': (list, ()),
+    'random': (dict, ('global', 'network', 'handler', 'iterators')),
+    'network': (dict, ('architecture',)),
+}
+
+
+def _check_entries(contents, filename, what):
+    def damaged(problem):
+        return FileFormatError('{} is a damaged {}: {}'.format(
+            filename, what, problem), filename)
+    for key, (kind, keys) in _ENTRY_LAYOUT.items():
+        entry = contents[key]
+        if not isinstance(entry, kind):
+            raise damaged('its entry {!r} holds {}'.format(
+                key, type(entry).__name__))
+        missing = [k for k in keys if k not in entry]
+        if missing:
+            raise damaged('its entry {!r} lacks {}'.format(
+                key, ', '.join(repr(k) for k in missing)))
+    position = contents['trainer']['position']
+    if not isinstance(position, dict) or not all(
+            isinstance(position.get(k), int) for k in ('epoch', 'update')):
+        raise damaged('its training position {!r} is not an epoch and an '
+                      'update number'.format(position))
+    for hook in contents['hooks']:
+        if not isinstance(hook, dict) or not {'name', 'description',
+                                              'state'} <= set(hook):
+            raise damaged('its hook entry {!r} lacks the name, description '
+                          'or state'.format(hook))

@@ -7,6 +7,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from brainstorm.data_iterators import check_data_shapes
 from brainstorm.describable import (Describable, DescriptionError,
                                     create_from_description, get_description)
 from brainstorm.randomness import global_rnd
@@ -103,12 +104,25 @@ class Trainer(Describable):
             raise ValueError(
                 'Trainer.train: got another network than the one given to '
                 'resume({!r}, net)'.format(self._resume['filename']))
+        _check_iterators(net, named_data_iters)
         self._net, self._data_iters = net, named_data_iters
+        _warn_if_unstoppable(self.hooks, training_data_iter)
         self.stepper.start(net)
         self.should_stop = False
         for hook in self.hooks.values():
             hook.attach_trainer(self)
             hook.start(net, self.stepper, self.verbose, named_data_iters)
+        # deltas that no parameter needs and no hook reads are skipped
+        # while training (restored on return)
+        net._skip_deltas_except([path for hook in self.hooks.values()
+                                 for path in hook.deltas_read(net)])
+        try:
+            self._train_loop(net, training_data_iter, named_data_iters)
+        finally:
+            net.compute_all_deltas = net.compute_all_deltas
+        return self.logs
+
+    def _train_loop(self, net, training_data_iter, named_data_iters):
         progress = None
         if self._resume is not None:
             progress = self._apply_resume(net, named_data_iters)
@@ -138,6 +152,11 @@ class Trainer(Describable):
                 self._emit_hooks(net, 'update')
                 if self.should_stop:
                     break
+            if not losses:
+                raise ValueError(
+                    'Trainer.train: the training data iterator yielded no '
+                    'batches in epoch {}: there is no training data'.format(
+                        self.current_epoch_nr))
             progress = self._epoch_progress = None
             rolling = OrderedDict(
                 [('total_loss', float(np.mean(losses)) if losses
@@ -148,7 +167,6 @@ class Trainer(Describable):
             self._add_log('rolling_training', rolling)
             if not self.should_stop:
                 self._emit_hooks(net, 'epoch')
-        return self.logs
 
     def _emit_hooks(self, net, timescale):
         count = self.current_epoch_nr if timescale == 'epoch' \
@@ -215,6 +233,9 @@ class Trainer(Describable):
         ------
         RuntimeError
             If ``train`` has not been called yet.
+        brainstorm.SaveError
+            If the file cannot be written (disk full ...); an earlier
+            checkpoint of that name is unchanged.
         """
         if self._round is not None:
             self._round.append(filename)
@@ -284,8 +305,13 @@ class Trainer(Describable):
         Raises
         ------
         ValueError
-            If the file is not a checkpoint, or holds another architecture
-            or another stepper class.
+            If the file holds another architecture or another stepper
+            class.
+        brainstorm.FileFormatError
+            If the file is not a checkpoint (the message says what it is
+            instead) or is damaged.
+        FileNotFoundError
+            If there is no such file.
         """
         contents = read_checkpoint(filename)
         if contents['network']['architecture'] != \
@@ -440,6 +466,16 @@ def _fmt(value):
     return str(value)
 
 
+def _check_iterators(net, named_data_iters):
+    """Refuse iterators without data, or with items whose feature shape
+    is not that of the network's input of the same name."""
+    for name, iterator in named_data_iters.items():
+        where = 'Trainer.train: {}'.format(name)
+        if getattr(iterator, 'length', None) == 0:
+            raise ValueError('{} holds no data (0 batches)'.format(where))
+        check_data_shapes(net, getattr(iterator, 'data_shapes', None), where)
+
+
 def _checkpoint_state_of(iterator):
     get_state = getattr(iterator, 'get_checkpoint_state', None)
     return None if get_state is None else get_state()
@@ -450,3 +486,31 @@ def _try_describe(value):
         return get_description(value)
     except DescriptionError:
         return None
+
+
+def _warn_if_unstoppable(hooks, training_data_iter):
+    """Warn that a training no hook can stop runs until interrupted: no
+    hook with ``can_stop_training``, or only epoch hooks while the
+    training data iterator never ends (``length`` is ``math.inf``)."""
+    stoppers = [h for h in hooks.values()
+                if getattr(h, 'can_stop_training', False)]
+    endless = getattr(training_data_iter, 'length', None) == math.inf
+    if endless:
+        stoppers = [h for h in stoppers
+                    if getattr(h, 'timescale', None) == 'update']
+    if stoppers:
+        return
+    if endless:
+        reason = ('the training data iterator never ends (length inf), so '
+                  'no epoch ends and only hooks with timescale=\'update\' '
+                  'are called, but none of them can stop the training')
+        advice = ('add a hook that stops it with timescale=\'update\', '
+                  'such as bs.hooks.EarlyStopper(..., timescale=\'update\')')
+    else:
+        reason = 'no hook can stop the training'
+        advice = 'add one, such as bs.hooks.StopAfterEpoch(10)'
+    warnings.warn(
+        'Trainer.train: {}, so it runs until interrupted (Ctrl+C); {} (a '
+        'hook of your own that stops training by raising StopIteration says '
+        'so with the class attribute can_stop_training = True)'.format(
+            reason, advice), RuntimeWarning, stacklevel=3)
