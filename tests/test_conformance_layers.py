@@ -149,7 +149,8 @@ def test_dropout_is_checked_with_the_mask_the_handler_drew():
         differences = check_layer_example(_OwnRandomStream,
                                           EXAMPLES[example_id])
         assert differences['Dropout.internals.mask'] == 0.0
-        assert differences['Dropout.input_deltas.default'] == 0.0
+        # float32 against the float64 reference: rounding only
+        assert differences['Dropout.input_deltas.default'] < 1e-6
     with pytest.raises(ConformanceError,
                        match=r'generate_probability_mask\(0.5\) gave values '
                              r'other than 0 and 1 \(e.g. 2.0\)'):
@@ -164,6 +165,34 @@ def test_check_all_lists_failures_of_every_level():
     assert 'layer example FullyConnected-tanh:' in message
     assert 'layer example Convolution2D:' not in message
     assert 'training:' in message
+
+
+@pytest.mark.parametrize('handler_factory', [
+    lambda: NumpyHandler(np.float32), lambda: NumpyHandler(np.float64),
+    lambda: DebugHandler(NumpyHandler(np.float32))],
+    ids=['float32', 'float64', 'debug'])
+def test_a_wrong_divisor_in_the_numpy_handler_itself_is_caught(
+        handler_factory, monkeypatch):
+    """Average pooling of the NumpyHandler (not of a subclass) counts the
+    padding: the reference shares no code with it, so its own run fails."""
+    def counts_with_padding(self, inputs, window, outputs, padding, stride):
+        return np.asarray(window[0] * window[1], dtype=inputs.dtype)
+
+    monkeypatch.setattr(NumpyHandler, '_avg_counts', counts_with_padding)
+    with pytest.raises(ConformanceError) as info:
+        check_all(handler_factory)
+    message = str(info.value)
+    assert 'operation avgpool2d_forward_batch:' in message
+    assert 'operation avgpool2d_backward_batch:' in message
+    assert ('layer example Pooling2D-avg-padding-stride: ConformanceError: '
+            "layer example 'Pooling2D-avg-padding-stride' (Pooling2D) on "
+            in message)
+    assert 'Pooling2D.outputs.default: largest difference' in message
+    # without padding every window lies inside: the divisor is right there
+    assert 'layer example Pooling2D-avg:' not in message
+    assert 'layer example Pooling2D-max' not in message
+    assert 'training:' not in message
+    assert message.startswith('3 of ')
 
 
 # -- correct handlers pass ----------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 import brainstorm as bs
 from brainstorm.data_iterators import Minibatches
 from brainstorm.handlers import NumpyHandler
+from brainstorm.testing.extras import import_extra
 from brainstorm.tools import (create_net_from_spec, evaluate,
                               get_in_out_layers)
 
@@ -519,8 +520,7 @@ def test_network_info_of_a_spec_network():
 
 
 def test_draw_network_of_a_spec_network(tmp_path):
-    pytest.importorskip('graphviz', reason='the optional graphviz package '
-                                           'is not installed')
+    import_extra('graphviz', 'pip install brainstorm-core[viz]')
     net = create_net_from_spec('classification', 4, 3, 'F5 D', mask_name='m')
     source = bs.tools.draw_network(net, tmp_path / 'net.dot').source
     ids = {name: 'layer{}'.format(i) for i, name in enumerate(net.layers)}

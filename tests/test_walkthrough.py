@@ -1,6 +1,7 @@
 """The manual's walkthrough (chapter 2, cifar10_cnn.py) as written, on small
 synthetic data in the CIFAR-10 HDF5 layout (16x16 images instead of 32x32
-so it runs in seconds)."""
+so it runs in seconds) whose classes the network can learn in a few
+epochs."""
 import os
 
 import h5py
@@ -10,16 +11,27 @@ import pytest
 import brainstorm as bs
 
 
+def separable_images(rnd, n):
+    """Noise images (std 1) with a bright block (+100) in one quadrant of
+    one channel: quadrant and channel tell the class (10 of the 12
+    combinations). The block has to stand out against the walkthrough's
+    small initial weights (Gaussian(0.01)) for two epochs of 15 updates to
+    learn it."""
+    targets = rnd.randint(0, 10, (1, n, 1))
+    images = rnd.randn(1, n, 16, 16, 3)
+    for i, k in enumerate(targets[0, :, 0]):
+        row, col = 8 * (k // 6), 8 * (k // 3 % 2)
+        images[0, i, row:row + 8, col:col + 8, k % 3] += 100.0
+    return images.astype(np.float32), targets
+
+
 @pytest.fixture
 def cifar_like(tmp_path, monkeypatch):
     rnd = np.random.RandomState(0)
     with h5py.File(str(tmp_path / 'CIFAR-10.hdf5'), 'w') as f:
-        for split, n in (('training', 60), ('validation', 40)):
-            targets = rnd.randint(0, 10, (1, n, 1))
-            images = rnd.randn(1, n, 16, 16, 3) * 0.1
-            images[..., 0] += targets[:, :, :, None] / 10.0
-            f['normalized_split/{}/default'.format(split)] = \
-                images.astype(np.float32)
+        for split, n in (('training', 300), ('validation', 100)):
+            images, targets = separable_images(rnd, n)
+            f['normalized_split/{}/default'.format(split)] = images
             f['normalized_split/{}/targets'.format(split)] = targets
     monkeypatch.setenv('BRAINSTORM_DATA_DIR', str(tmp_path))
     monkeypatch.chdir(tmp_path)
@@ -97,9 +109,28 @@ def test_walkthrough(cifar_like, capsys):
 
     out = capsys.readouterr().out
     assert 'Best validation accuracy:' in out
-    assert len(trainer.logs['validation']['Accuracy']) == 3   # epochs 0-2
+    accuracy = trainer.logs['validation']['Accuracy']
+    assert len(accuracy) == 3   # epochs 0-2
     assert len(trainer.logs['rolling_training']['Accuracy']) == 2
-    assert all(0 <= a <= 1 for a in trainer.logs['validation']['Accuracy'])
+    # it learned: chance is 0.1, the untrained network is at chance
+    assert accuracy[0] < 0.3
+    assert accuracy[-1] > 0.7
+    losses = trainer.logs['rolling_training']['total_loss']
+    assert losses[-1] < 0.85 * losses[0]
+    assert 'Best validation accuracy: {}'.format(max(accuracy)) in out
+
     best = bs.Network.from_hdf5('cifar10_cnn_best.hdf5')
     assert set(best.layers) == set(network.layers)
     assert best.buffer['Conv1.parameters.W'].shape == (32, 5, 5, 3)
+    # the saved network is the trained one: its predictions on the
+    # validation images are class probabilities scoring the best accuracy
+    images = ds['validation']['default'][()]
+    targets = ds['validation']['targets'][()]
+    best.provide_external_data({'default': images, 'targets': targets})
+    best.forward_pass()
+    predictions = best.get('Output.outputs.predictions')
+    assert predictions.shape == (1, 100, 10)
+    np.testing.assert_allclose(predictions.sum(axis=-1), 1, rtol=1e-5)
+    assert (predictions >= 0).all()
+    assert np.mean(predictions.argmax(-1) == targets[..., 0]) == \
+        pytest.approx(max(accuracy), abs=1e-9)

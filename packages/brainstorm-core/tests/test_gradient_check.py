@@ -204,6 +204,58 @@ def test_argument_errors():
                               parameters={'R': 0.0})
     with pytest.raises(ValueError, match='nothing to check'):
         check_layer_gradients(NoDeltasLayerImpl, {}, {'default': (3,)})
+    with pytest.raises(ValueError, match='max_entries must be None or at '
+                                         'least 1, got 0'):
+        check_layer_gradients(TestAffine, {'size': 2}, {'default': (3,)},
+                              max_entries=0)
+    with pytest.raises(ValueError, match="context=True, but TestAffine "
+                                         "layer 'TestAffine' has no buffers "
+                                         "with a context"):
+        check_layer_gradients(TestAffine, {'size': 2}, {'default': (3,)},
+                              context=True)
+
+
+class NoInputDeltasLayerImpl(ScaleLayerImpl):
+    """No parameters, and it computes no deltas for its only input."""
+
+    computes_no_input_deltas_for = ('default',)
+
+    def setup(self, kwargs, in_shapes):
+        outputs, _, internals = super().setup(kwargs, in_shapes)
+        return outputs, OrderedDict(), internals
+
+    def forward_pass(self, buffers, training_pass=True):
+        self.handler.copy_to(buffers.inputs.default, buffers.outputs.default)
+
+    def backward_pass(self, buffers):
+        pass
+
+
+class ConstantLayerImpl(NoInputDeltasLayerImpl):
+    """Outputs 1 whatever its inputs: every delta is 0."""
+
+    computes_no_input_deltas_for = ()
+
+    def forward_pass(self, buffers, training_pass=True):
+        self.handler.fill(buffers.outputs.default, 1.0)
+
+
+def test_a_check_that_compares_nothing_fails():
+    with pytest.raises(GradientCheckError,
+                       match=r"^NoInputDeltas layer 'NoInputDeltas': "
+                             r"nothing to check \(no input deltas, no "
+                             r"parameters, no context\)"):
+        check_layer_gradients(NoInputDeltasLayerImpl, {}, {'default': (3,)})
+    with pytest.raises(GradientCheckError,
+                       match=r"^Constant layer 'Constant': nothing was "
+                             r"compared: every checked entry of "
+                             r"Constant.input_deltas.default is 0"):
+        check_layer_gradients(ConstantLayerImpl, {}, {'default': (3,)})
+    # a zero buffer beside a non-zero one is a result like any other
+    errors = check_layer_gradients(WrongInputFactorLayerImpl, {},
+                                   {'default': (3,)},
+                                   parameters={'scale': 0.0})
+    assert errors['WrongInputFactor.input_deltas.default'] == 0.0
 
 
 def _network(middle):

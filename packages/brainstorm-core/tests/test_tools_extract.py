@@ -2,7 +2,6 @@
 extract_and_save, get_network_info, print_network_info and draw_network,
 with brainstorm-core alone (the small layers of brainstorm.testing)."""
 import os
-import shutil
 
 import h5py
 import numpy as np
@@ -12,6 +11,7 @@ import brainstorm as bs
 from brainstorm.data_iterators import DataIterator
 from brainstorm.handlers import NumpyHandler
 from brainstorm.scorers import Scorer
+from brainstorm.testing.extras import find_program, import_extra
 from brainstorm.testing.simple_layers import (TestAffine, TestSoftmaxLoss,
                                               use_simple_layers)
 from brainstorm.tools import (draw_network, evaluate, extract,
@@ -373,10 +373,11 @@ def connections(net):
             for in_name, (src, out_name) in layer.incoming.items()]
 
 
+VIZ = 'pip install brainstorm-core[viz]'
+
+
 def test_draw_network_source_has_every_layer_and_connection(tmp_path):
-    graphviz = pytest.importorskip(
-        'graphviz', reason='the optional graphviz package is not installed '
-                           '(pip install brainstorm-core[viz])')
+    graphviz = import_extra('graphviz', VIZ)
     net = make_net()
     graph = draw_network(net, tmp_path / 'net.dot')
     assert isinstance(graph, graphviz.Digraph)
@@ -397,8 +398,7 @@ def test_draw_network_source_has_every_layer_and_connection(tmp_path):
 
 
 def test_draw_network_gv_suffix_and_odd_layer_names(tmp_path):
-    pytest.importorskip('graphviz', reason='the optional graphviz package '
-                                           'is not installed')
+    import_extra('graphviz', VIZ)
     inp = bs.layers.Input({'default': ('T', 'B', 2)})
     net = bs.Network.from_layer(inp >> TestAffine(2, name='a:b "c"'))
     source = draw_network(net, tmp_path / 'net.gv').source
@@ -408,8 +408,7 @@ def test_draw_network_gv_suffix_and_odd_layer_names(tmp_path):
 
 
 def test_draw_network_without_dot_says_so(monkeypatch, tmp_path):
-    pytest.importorskip('graphviz', reason='the optional graphviz package '
-                                           'is not installed')
+    import_extra('graphviz', VIZ)
     monkeypatch.setenv('PATH', str(tmp_path / 'nothing-here'))
     with pytest.raises(RuntimeError, match='Graphviz `dot` program'):
         draw_network(make_net(), tmp_path / 'net.png')
@@ -417,12 +416,10 @@ def test_draw_network_without_dot_says_so(monkeypatch, tmp_path):
 
 
 def test_draw_network_renders_a_png(tmp_path, monkeypatch):
-    pytest.importorskip('graphviz', reason='the optional graphviz package '
-                                           'is not installed')
-    if shutil.which('dot') is None:
-        pytest.skip('the Graphviz dot program is not installed: only the '
-                    'rendering step is skipped (the DOT source is tested '
-                    'above)')
+    import_extra('graphviz', VIZ)
+    find_program('dot', 'install Graphviz (Debian: apt-get install '
+                        'graphviz); only the rendering step needs it, the '
+                        'DOT source is tested above')
     monkeypatch.chdir(tmp_path)
     draw_network(make_net())
     with open('network.png', 'rb') as f:

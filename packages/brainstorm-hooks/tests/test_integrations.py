@@ -5,7 +5,8 @@ on a free localhost port.
 sacred and bokeh are optional extras of brainstorm-hooks; the tests that
 need them are skipped where they are not installed (the package's own
 suite with brainstorm-core alone), and run in the test environment, which
-installs both.
+installs both (there ``BRAINSTORM_REQUIRE_EXTRAS=1`` turns a skip into a
+failure, see brainstorm.testing.extras).
 """
 import json
 import socket
@@ -19,6 +20,7 @@ import pytest
 
 import brainstorm as bs
 from brainstorm.hooks import Hook
+from brainstorm.testing.extras import import_extra
 from brainstorm_hooks.integrations import BokehVisualizer, InfoUpdater
 from brainstorm_hooks.monitors import MonitorLoss
 from brainstorm_hooks.stoppers import StopAfterEpoch
@@ -56,7 +58,7 @@ class Probe(Hook):
 # -- InfoUpdater --------------------------------------------------------------
 @pytest.fixture
 def sacred():
-    return pytest.importorskip('sacred')
+    return import_extra('sacred', 'pip install brainstorm-hooks[sacred]')
 
 
 def run_experiment(sacred, body):
@@ -143,7 +145,7 @@ def test_info_updater_needs_a_run(sacred, net):
 # -- BokehVisualizer ----------------------------------------------------------
 @pytest.fixture
 def bokeh():
-    return pytest.importorskip('bokeh')
+    return import_extra('bokeh', 'pip install brainstorm-hooks[bokeh]')
 
 
 def train_with(net, train_iter, valid_iter, viz, epochs=3, verbose=False):

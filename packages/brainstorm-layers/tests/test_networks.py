@@ -101,6 +101,54 @@ def test_save_and_reload(tmp_path):
                        net.get('Sq.outputs.predictions'))
 
 
+def _learnable_data(task, in_shape, out_shape, rnd, n):
+    """Inputs and targets that a linear projection can fit: classes (or
+    labels, or values) a fixed linear function of each input vector (of
+    each pixel for images)."""
+    x = rnd.randn(1, n, *in_shape)
+    per_pixel = len(out_shape) > 1 and len(in_shape) > 1
+    features = x if per_pixel else x.reshape(1, n, -1)
+    A = rnd.randn(features.shape[-1], out_shape[-1] if per_pixel
+                  else int(np.prod(out_shape)))
+    scores = features @ A
+    if not per_pixel:
+        scores = scores.reshape((1, n) + out_shape)
+    if task == 'classification':
+        targets = scores.argmax(axis=-1)[..., None].astype(float)
+    elif task == 'multi-label':
+        targets = (scores > 0).astype(float)
+    else:
+        targets = scores
+    return x, targets
+
+
+def _by_hand(task, net, data):
+    """Predictions and total loss of the network computed with numpy."""
+    W = net.get('Output_projection.parameters.W')
+    b = net.get('Output_projection.parameters.bias')
+    x, t = data['default'], data['targets']
+    n = x.shape[1]
+    if W.ndim == 4:        # a 1x1 convolution: (K, 1, 1, C)
+        a = np.einsum('tbhwc,kc->tbhwk', x, W[:, 0, 0, :]) + b
+    else:
+        a = x.reshape(1, n, -1) @ W + b
+        if task != 'classification':
+            a = a.reshape(t.shape)
+    if task == 'classification':
+        e = np.exp(a - a.max(axis=-1, keepdims=True))
+        p = e / e.sum(axis=-1, keepdims=True)
+        loss = -np.log(np.take_along_axis(p, t.astype(int), -1))
+    elif task == 'multi-label':
+        p = 1 / (1 + np.exp(-a))
+        loss = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+    else:
+        p = a
+        loss = 0.5 * (a - t) ** 2
+    if 'mask' in data:
+        loss = loss * data['mask']       # (1, n, 1): whole samples
+    return p, loss.sum() / n
+
+
 @pytest.mark.parametrize('task, in_shape, out_shape, kw', [
     ('classification', 4, 3, {}),
     ('classification', (3, 3, 2), (3, 3, 5), {}),
@@ -111,22 +159,40 @@ def test_save_and_reload(tmp_path):
 def test_get_in_out_layers(task, in_shape, out_shape, kw):
     inp, out = bs.tools.get_in_out_layers(task, in_shape, out_shape, **kw)
     net = bs.Network.from_layer(inp >> out)
-    net.initialize(bs.initializers.Gaussian(0.1))
+    net.set_handler(NumpyHandler(np.float64))
+    net.initialize(bs.initializers.Gaussian(0.1), seed=3)
     rnd = np.random.RandomState(0)
     in_shape = (in_shape,) if isinstance(in_shape, int) else in_shape
     out_shape = (out_shape,) if isinstance(out_shape, int) else out_shape
-    data = {'default': rnd.randn(1, 4, *in_shape)}
-    if task == 'classification':
-        data['targets'] = rnd.randint(0, out_shape[-1],
-                                      (1, 4) + out_shape[:-1] + (1,))
-    else:
-        data['targets'] = rnd.rand(1, 4, *out_shape)
+    x, targets = _learnable_data(task, in_shape, out_shape, rnd, 60)
+    data = {'default': x, 'targets': targets}
     if kw.get('mask_name'):
-        data['mask'] = np.ones((1, 4, 1))
+        data['mask'] = (rnd.rand(1, 60, 1) < 0.7).astype(float)
     net.provide_external_data(data)
+
+    # outputs: shapes and values
     net.forward_pass()
-    net.backward_pass()
-    assert np.isfinite(net.get_loss_values()['total_loss'])
+    predictions = net.get('Output.outputs.predictions')
+    assert predictions.shape == (1, 60) + out_shape
+    expected, expected_loss = _by_hand(task, net, data)
+    np.testing.assert_allclose(predictions, expected, rtol=1e-10,
+                               atol=1e-12)
+    first = net.get_loss_values()['total_loss']
+    assert first == pytest.approx(expected_loss, rel=1e-10)
+
+    # it learns the (linear) relation between inputs and targets
+    stepper = bs.training.MomentumStepper(0.2, momentum=0.5)
+    stepper.start(net)
+    for _ in range(150):
+        stepper.run()
+    net.forward_pass()
+    assert net.get_loss_values()['total_loss'] < 0.4 * first
+    predictions = net.get('Output.outputs.predictions')
+    if task == 'classification':
+        accuracy = np.mean(predictions.argmax(-1) == targets[..., 0])
+        assert accuracy > 0.85       # chance: 1 / out_shape[-1]
+    elif task == 'multi-label':
+        assert np.mean((predictions > 0.5) == targets) > 0.85
 
 
 @pytest.mark.parametrize('handler', [None, DebugHandler(NumpyHandler())])

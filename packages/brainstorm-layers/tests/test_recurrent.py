@@ -3,6 +3,8 @@
 Finite-difference checks of all deltas and gradients, values against plain
 numpy references, continuing sequences through the context, and argument
 errors."""
+import re
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,8 @@ from brainstorm.handlers import DebugHandler, NumpyHandler
 from brainstorm.handlers.base_handler import OPERATIONS
 from brainstorm.layers import LayerValidationError
 from brainstorm.plugins import registry
-from brainstorm.testing.gradient_check import check_layer_gradients
+from brainstorm.testing.gradient_check import (GradientCheckError,
+                                               check_layer_gradients)
 from brainstorm_layers.clockwork import Clockwork
 from brainstorm_layers.clockwork_lstm import ClockworkLstm
 from brainstorm_layers.lstm import Lstm
@@ -26,6 +29,11 @@ LSTM_PARAMS = ['Wz', 'Wi', 'Wf', 'Wo', 'Rz', 'Ri', 'Rf', 'Ro',
 PARAMS = {'Recurrent': ['W', 'R', 'bias'], 'Lstm': LSTM_PARAMS,
           'Clockwork': ['W', 'R', 'bias', 'timing'],
           'ClockworkLstm': LSTM_PARAMS + ['timing']}
+# the deltas the backward pass leaves in the context steps
+CONTEXT_DELTAS = {'Recurrent': ['output_deltas.default'],
+                  'Clockwork': ['output_deltas.default'],
+                  'Lstm': ['output_deltas.default', 'internals.dCa'],
+                  'ClockworkLstm': ['output_deltas.default', 'internals.dCa']}
 SIZE = 4
 TIMING = [1, 2, 4, 3]        # unit 0 every step, unit 1 every 2nd, ...
 
@@ -33,6 +41,15 @@ TIMING = [1, 2, 4, 3]        # unit 0 every step, unit 1 every 2nd, ...
 def _fixed(layer_type):
     """Explicit parameter values for a gradient check."""
     return {'timing': TIMING} if 'Clockwork' in layer_type else {}
+
+
+def _checked_paths(layer_type, context=True):
+    """The buffers check_layer_gradients checks, in order."""
+    return (['{}.input_deltas.default'.format(layer_type)] +
+            ['{}.gradients.{}'.format(layer_type, p)
+             for p in PARAMS[layer_type]] +
+            ['{}.{}[context]'.format(layer_type, d)
+             for d in (CONTEXT_DELTAS[layer_type] if context else [])])
 
 
 # -- finite differences -------------------------------------------------------
@@ -45,25 +62,66 @@ def test_gradients(layer_type, in_shape, activation):
         LAYERS[layer_type], {'size': SIZE, 'activation': activation},
         {'default': in_shape}, time_steps=4, batch_size=3,
         parameters=_fixed(layer_type))
-    expected = ['{}.input_deltas.default'.format(layer_type)] + [
-        '{}.gradients.{}'.format(layer_type, p) for p in PARAMS[layer_type]]
-    assert list(errors) == expected
+    # from a random context: its products and its deltas are checked too
+    assert list(errors) == _checked_paths(layer_type)
     assert all(e < 1e-6 for e in errors.values())
 
 
 @pytest.mark.parametrize('layer_type', sorted(LAYERS))
 @pytest.mark.parametrize('T, B', [(1, 2), (7, 1)])
 def test_gradients_single_step_and_long_sequence(layer_type, T, B):
-    check_layer_gradients(LAYERS[layer_type], {'size': 3},
-                          {'default': (2,)}, time_steps=T, batch_size=B,
-                          parameters={'timing': [1, 2, 3]}
-                          if 'Clockwork' in layer_type else None)
+    errors = check_layer_gradients(
+        LAYERS[layer_type], {'size': 3}, {'default': (2,)}, time_steps=T,
+        batch_size=B, parameters={'timing': [1, 2, 3]}
+        if 'Clockwork' in layer_type else None)
+    assert list(errors) == _checked_paths(layer_type)
+
+
+@pytest.mark.parametrize('layer_type', sorted(LAYERS))
+def test_gradients_from_a_zero_context(layer_type):
+    errors = check_layer_gradients(
+        LAYERS[layer_type], {'size': 3}, {'default': (2,)}, time_steps=3,
+        parameters={'timing': [1, 2, 3]} if 'Clockwork' in layer_type
+        else None, context=False)
+    assert list(errors) == _checked_paths(layer_type, context=False)
+
+
+@pytest.mark.parametrize('layer_type', ['Lstm', 'ClockworkLstm'])
+@pytest.mark.parametrize('bug, path', [
+    ('context share of the R gradients', 'gradients.Rz'),
+    ('no cell deltas in the context step', 'internals.dCa[context]')])
+def test_the_random_context_catches_context_bugs(layer_type, bug, path,
+                                                 monkeypatch):
+    """Bugs that a zero context hides: the check names the buffer."""
+    from brainstorm_layers import lstm
+    original = lstm.LstmLayerImpl.backward_pass
+
+    def backward_pass(self, buffers):
+        original(self, buffers)
+        y, ints = buffers.outputs.default, buffers.internals
+        T = y.shape[0] - 1
+        if bug == 'no cell deltas in the context step':
+            ints.dCa[T:] = 0.0
+        else:
+            buffers.gradients.Rz[...] -= y[T].T @ ints.dZa[0]
+
+    monkeypatch.setattr(lstm.LstmLayerImpl, 'backward_pass', backward_pass)
+    kwargs = dict(time_steps=3, parameters={'timing': [1, 2, 3]}
+                  if 'Clockwork' in layer_type else None)
+    with pytest.raises(GradientCheckError,
+                       match=re.escape('{}.{}: the backward pass differs'
+                                       .format(layer_type, path))):
+        check_layer_gradients(layer_type, {'size': 3}, {'default': (2,)},
+                              **kwargs)
+    # invisible from a zero context
+    check_layer_gradients(layer_type, {'size': 3}, {'default': (2,)},
+                          context=False, **kwargs)
 
 
 @pytest.mark.parametrize('layer_type', sorted(LAYERS))
 def test_gradients_with_a_context(layer_type):
-    """check_layer_gradients starts from a zero context; here the context
-    is random, so the products with y[-1] (gradients of the R's) count,
+    """By hand, as check_layer_gradients does by default: the context is
+    random, so the products with y[-1] (gradients of the R's) count,
     and step -1 of the output deltas (and of dCa) must hold the deltas of
     the context."""
     rnd = np.random.RandomState(8)
@@ -138,21 +196,24 @@ for _op in OPERATIONS:
 
 @pytest.mark.parametrize('layer_type', sorted(LAYERS))
 def test_every_array_handed_to_the_handler_is_contiguous(layer_type):
-    check_layer_gradients(
+    errors = check_layer_gradients(
         LAYERS[layer_type], {'size': 3}, {'default': (2, 2)},
         handler=DebugHandler(_ContiguousOnly(np.float64)), time_steps=3,
         batch_size=2, max_entries=3,
         parameters={'timing': [1, 2, 3]} if 'Clockwork' in layer_type
         else None)
+    assert list(errors) == _checked_paths(layer_type)
 
 
 @pytest.mark.parametrize('layer_type', sorted(LAYERS))
 def test_by_name_through_the_registry(layer_type):
     assert getattr(L, layer_type).layer_type == layer_type
     assert registry.provider('layers', layer_type) == 'brainstorm-layers'
-    check_layer_gradients(layer_type, {'size': 2}, {'default': (1,)},
-                          parameters=_fixed(layer_type) and
-                          {'timing': [1, 2]})
+    errors = check_layer_gradients(layer_type, {'size': 2},
+                                   {'default': (1,)},
+                                   parameters=_fixed(layer_type) and
+                                   {'timing': [1, 2]})
+    assert list(errors) == _checked_paths(layer_type)
 
 
 # -- numpy references ---------------------------------------------------------

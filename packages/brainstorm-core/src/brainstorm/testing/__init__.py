@@ -4,8 +4,12 @@ test suite, and available to third-party plugin authors).
 - ``check_layer_gradients`` / ``check_network_gradients``: finite-difference
   checks of input deltas and parameter gradients (float64, through the
   DebugHandler).
-- ``handler_conformance``: the shared suite a non-numpy handler must pass
-  against the NumpyHandler.
+- ``conformance`` / ``handler_conformance``: the suite every handler must
+  pass (operations, layer examples, training) against ``reference_handler.
+  ReferenceHandler``, plain float64 numpy sharing no code with the
+  NumpyHandler.
+- ``extras``: tests of optional extras skip where they are missing, or fail
+  with ``BRAINSTORM_REQUIRE_EXTRAS=1``.
 - ``simple_layers``: two tiny layers core's own tests wire together.
 """
 from brainstorm.testing.gradient_check import (check_layer_gradients,

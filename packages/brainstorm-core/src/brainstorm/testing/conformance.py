@@ -1,23 +1,46 @@
 """One conformance suite for handlers: operations, layers and training.
 
-A handler (a GPU handler, a third-party one) proves itself by computing what
-the ``NumpyHandler`` computes, at three levels:
+A handler (a GPU handler, a third-party one, the ``NumpyHandler`` and the
+``DebugHandler`` themselves) proves itself by computing what the reference
+computes, at three levels:
 
 1. Operations (:func:`check_operation`): every operation in
-   :data:`OPERATIONS` on random inputs, against ``NumpyHandler(float64)``
+   :data:`OPERATIONS` on random inputs
    (:mod:`brainstorm.testing.handler_conformance`).
 2. Layers (:func:`check_layer_example`): every example layer configuration
    the installed plugins publish through the ``brainstorm_layer_examples``
    hook (:func:`layer_examples`), built as a network ``Input -> layer`` on
-   the handler under test and on a ``NumpyHandler`` of the same dtype, with
-   the same parameters and inputs (and context, for recurrent layers); one
-   training forward pass and one backward pass; every output, internal,
-   parameter, input delta, output delta and gradient is compared.
+   the handler under test and on the reference, with the same parameters
+   and inputs (and context, for recurrent layers); one training forward
+   pass and one backward pass; every output, internal, parameter, input
+   delta, output delta and gradient is compared.
 3. Training (:func:`check_training`): a few updates of a small mnist_pi
    network (``examples/mnist_pi.py``: input dropout, two rectified hidden
    layers with dropout, softmax output with ``ConstrainL2Norm(1)``,
    momentum) on the digits embedded in brainstorm-data; the loss of every
    step must track the reference's.
+
+The reference
+-------------
+At every level the reference is the
+:class:`~brainstorm.testing.reference_handler.ReferenceHandler`: every
+operation in plain float64 numpy, written from the semantics that
+:class:`~brainstorm.handlers.base_handler.Handler` documents and sharing no
+code with the ``NumpyHandler``. The ``NumpyHandler``'s own run is therefore
+a real comparison (against a reference of its own dtype it would compare
+itself with itself): a wrong divisor in its average pooling fails the
+pooling operations, the average-pooling layer examples and ``check_all``.
+Layers run the same layer code on both sides, so these checks prove the
+handler, not the layers: the layers' deltas and gradients are checked
+against finite differences (:mod:`brainstorm.testing.gradient_check`),
+their forward values against plain numpy in the layer plugins' own tests.
+Running the layer on the reference rather than comparing the handler's
+float64 run with finite differences keeps the check exact for every
+buffer (internals, forward values, a float32 handler, random layers with
+the mask the handler drew) and leaves derivatives to the gradient checks.
+The reference's ``allocate`` gives arrays full of NaN, so a layer reading
+scratch memory it never wrote shows NaN there; NaN never compares equal,
+not even to NaN.
 
 :func:`check_all` runs everything. A handler plugin's test suite::
 
@@ -45,12 +68,12 @@ Random draws cannot agree between handlers (a GPU handler has its own
 generator), so they are replayed: while the handler under test runs, its
 ``generate_probability_mask`` and ``fill_gaussian`` are wrapped (instance
 attributes, removed afterwards) to record what they drew, and the reference
-``NumpyHandler`` gets those very values, in the same order, instead of its
-own. Dropout is thereby checked exactly: its outputs, its ``mask`` internal
-and its deltas must equal the reference's computed with the mask the
-handler drew. Each recorded probability mask is also checked to hold only
-0 and 1, with a fraction of ones within five standard deviations (plus
-``1 / n``) of the requested probability; the operation check of
+gets those very values, in the same order, instead of its own. Dropout is
+thereby checked exactly: its outputs, its ``mask`` internal and its deltas
+must equal the reference's computed with the mask the handler drew. Each
+recorded probability mask is also checked to hold only 0 and 1, with a
+fraction of ones within five standard deviations (plus ``1 / n``) of the
+requested probability; the operation check of
 ``generate_probability_mask`` tests its statistics on larger arrays. A
 layer must therefore draw its random numbers through these two handler
 operations (not from ``handler.rnd`` directly).
@@ -62,14 +85,15 @@ Layer results are compared elementwise with
 ``scale`` is ``max(1, max |reference|)`` over the buffer and ``(rtol,
 atol)`` is :func:`~brainstorm.testing.handler_conformance.default_tolerances`
 of the handler's dtype (float64: 1e-7, 1e-9; float32: 1e-4, 1e-5; float16:
-1e-2, 1e-2): both sides compute in the same dtype, so only the order of
-summation may differ. Training losses must satisfy ``|loss - reference| <=
-tol * max(1, |reference|)`` at every step, and the parameters after the
+1e-2, 1e-2): the reference computes in float64 from the same (rounded)
+inputs, so these leave room for the handler's own rounding. Training
+losses must satisfy ``|loss - reference| <= tol * max(1, |reference|)`` at
+every step, and the parameters after the
 last step ``|parameter - reference| <= tol * max(1, max |reference|)``,
 with ``tol`` from :func:`training_tolerance` (float64: 1e-6, float32: 1e-3,
 float16: 5e-2), which leaves room for rounding differences that a few
-updates amplify (a float32 handler computing its products in float64 stays
-about 1e-7 from the reference).
+updates amplify (the float32 ``NumpyHandler``'s losses stay about 1e-7
+from the float64 reference's).
 """
 import contextlib
 import dataclasses
@@ -80,13 +104,13 @@ from collections import OrderedDict
 import numpy as np
 
 from brainstorm.handlers.base_handler import OPERATIONS, Handler
-from brainstorm.handlers.numpy_handler import NumpyHandler
 from brainstorm.layers.base_layer import (layer_constructor_of,
                                           layer_type_of)
 from brainstorm.plugins import MissingPluginError, PluginError, registry
 from brainstorm.testing.gradient_check import _build_network
 from brainstorm.testing.handler_conformance import (default_tolerances,
                                                     run_operation_check)
+from brainstorm.testing.reference_handler import ReferenceHandler
 
 __all__ = ['OPERATIONS', 'LayerExample', 'ConformanceError',
            'check_operation', 'layer_examples', 'layers_without_examples',
@@ -97,7 +121,7 @@ _SOURCE_LAYER = 'Input'
 
 
 class ConformanceError(AssertionError):
-    """A handler computes something other than the NumpyHandler does."""
+    """A handler computes something other than the reference does."""
 
 
 @dataclasses.dataclass
@@ -191,7 +215,7 @@ def _make_handler(handler_factory):
 
 
 def _reference_for(handler):
-    return NumpyHandler(handler.dtype, seed=0)
+    return ReferenceHandler(seed=0)
 
 
 def training_tolerance(dtype):
@@ -209,12 +233,11 @@ def _difference(got, expected, rtol, atol):
     """(max abs difference, index of the worst violation or None)."""
     got = np.asarray(got, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
-    both_nan = np.isnan(got) & np.isnan(expected)
-    error = np.where(both_nan, 0.0, np.abs(got - expected))
-    error = np.nan_to_num(error, nan=np.inf)
+    # NaN on either side (both sides included) is a difference
+    error = np.nan_to_num(np.abs(got - expected), nan=np.inf)
     finite = expected[np.isfinite(expected)]
     scale = max(1.0, float(np.abs(finite).max()) if finite.size else 1.0)
-    bad = error > atol * scale + rtol * np.abs(expected)
+    bad = ~(error <= atol * scale + rtol * np.abs(expected))  # NaN: bad
     largest = float(error.max()) if error.size else 0.0
     if not bad.any():
         return largest, None, scale
@@ -375,7 +398,7 @@ def _replaying(reference, draws, label):
 
 # -- level 1: operations -----------------------------------------------------
 def check_operation(handler_factory, op, rtol=None, atol=None, seed=42):
-    """Check one handler operation against ``NumpyHandler(float64)`` on
+    """Check one handler operation against the float64 reference on
     random inputs (see :func:`~brainstorm.testing.handler_conformance.
     run_operation_check`).
 
@@ -505,11 +528,12 @@ def _example_parameters(example, impl, net, rnd, dtype, label):
 
 def check_layer_example(handler_factory, example, rtol=None, atol=None,
                         seed=0):
-    """Check one layer configuration on a handler against the NumpyHandler.
+    """Check one layer configuration on a handler against the reference.
 
     The network ``Input -> layer`` of ``example`` is built twice, on
-    ``handler_factory()`` and on a ``NumpyHandler`` of the same dtype,
-    with the same parameters, inputs and (with ``example.context``) a
+    ``handler_factory()`` and on the float64
+    :class:`~brainstorm.testing.reference_handler.ReferenceHandler`, with
+    the same parameters, inputs and (with ``example.context``) a
     random context. After a training forward pass the outputs, the
     forward internals and the parameters (layers such as BatchNorm update
     some in training passes) are compared; then the output deltas are set
@@ -673,8 +697,8 @@ def _training_network(parts, handler, in_shape, hidden):
 
 def check_training(handler_factory, steps=10, batch_size=20, hidden=64,
                    learning_rate=0.5, rtol=None, seed=1):
-    """Train a small mnist_pi network on a handler and on the NumpyHandler
-    and compare the loss of every step.
+    """Train a small mnist_pi network on a handler and on the float64
+    reference and compare the loss of every step.
 
     The network of ``examples/mnist_pi.py`` with ``hidden`` instead of 1200
     units per hidden layer (Dropout 0.2, two rectified FullyConnected

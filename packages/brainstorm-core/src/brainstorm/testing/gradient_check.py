@@ -9,7 +9,9 @@ central finite differences of the objective
 
 for fixed random arrays ``R_k`` over the outputs the layer takes deltas
 from (for a loss layer, ``is_loss_layer = True``: ``f = sum(loss)``, the
-loss its backward pass differentiates). :func:`check_network_gradients`
+loss its backward pass differentiates); layers with recurrent state start
+from a random context, whose deltas are checked as well, and a check that
+can compare nothing fails. :func:`check_network_gradients`
 checks that ``Network.backward_pass`` computes the gradient of
 ``get_loss_values()['total_loss']``.
 
@@ -130,11 +132,37 @@ def _entries(size, max_entries, rnd):
     return np.sort(rnd.choice(size, max_entries, replace=False))
 
 
-def _numeric_gradient(net, view, objective, eps, entries):
-    """Central differences of ``objective()`` w.r.t. the entries of ``view``
-    with the flat indices ``entries`` (others are 0)."""
-    handler = net.handler
-    original = handler.get_numpy_copy(view)
+class _HandlerArray:
+    """A buffer of the network to perturb."""
+
+    def __init__(self, handler, view):
+        self.handler, self.view = handler, view
+
+    def get(self):
+        return self.handler.get_numpy_copy(self.view)
+
+    def put(self, value):
+        self.handler.set_from_numpy(self.view, value)
+
+
+class _ContextArray:
+    """An entry of the context that every forward pass starts from."""
+
+    def __init__(self, context, path):
+        self.context, self.path = context, path
+
+    def get(self):
+        return np.array(self.context[self.path], dtype=np.float64)
+
+    def put(self, value):
+        self.context[self.path] = np.array(value, dtype=np.float64)
+
+
+def _numeric_gradient(array, objective, eps, entries):
+    """Central differences of ``objective()`` w.r.t. the entries of
+    ``array`` (a _HandlerArray or _ContextArray) with the flat indices
+    ``entries`` (others are 0)."""
+    original = array.get()
     flat = original.reshape(-1).copy()
     numeric = np.zeros(flat.size)
     for i in entries:
@@ -142,28 +170,45 @@ def _numeric_gradient(net, view, objective, eps, entries):
         results = []
         for step in (eps, -eps):
             flat[i] = value + step
-            handler.set_from_numpy(view, flat.reshape(original.shape))
+            array.put(flat.reshape(original.shape))
             results.append(objective())
         flat[i] = value
         numeric[i] = (results[0] - results[1]) / (2 * eps)
-    handler.set_from_numpy(view, original)
+    array.put(original)
     return numeric.reshape(original.shape)
 
 
-def _check_all(net, analytic, objective, label, eps, rtol, atol,
-               max_entries, rnd):
-    """Compare every {path: (view to perturb, backward-pass result)} with
-    finite differences; {path: max abs error}."""
+def _check_all(analytic, objective, label, eps, rtol, atol, max_entries,
+               rnd):
+    """Compare every {path: (array to perturb, backward-pass result)} with
+    finite differences; {path: max abs error}.
+
+    Raises GradientCheckError if nothing could be compared: no buffer, no
+    entry, or every checked entry zero in both the backward pass and the
+    finite differences (the objective depends on none of them)."""
+    if not analytic:
+        raise GradientCheckError(
+            '{}: nothing to check (no input deltas, no parameters, no '
+            'context)'.format(label))
     errors = OrderedDict()
-    for path, (view, grad) in analytic.items():
+    compared = 0
+    for path, (array, grad) in analytic.items():
         entries = _entries(grad.size, max_entries, rnd)
-        numeric = _numeric_gradient(net, view, objective, eps, entries)
+        numeric = _numeric_gradient(array, objective, eps, entries)
         checked = np.zeros(grad.size, dtype=bool)
         checked[entries] = True
         checked = checked.reshape(grad.shape)
         errors[path] = _compare('{}: {}'.format(label, path),
                                 np.where(checked, grad, 0.0),
                                 np.where(checked, numeric, 0.0), rtol, atol)
+        compared += int(np.count_nonzero(checked & ((grad != 0) |
+                                                    (numeric != 0))))
+    if not compared:
+        raise GradientCheckError(
+            '{}: nothing was compared: every checked entry of {} is 0 in '
+            'the backward pass and in the finite differences, so the '
+            'objective depends on none of them'.format(
+                label, ', '.join(analytic)))
     return errors
 
 
@@ -171,7 +216,8 @@ def check_layer_gradients(layer, kwargs=None, in_shapes=None, inputs=None,
                           handler=None, training_pass=False, time_steps=2,
                           batch_size=3, seed=1234, eps=1e-6, rtol=1e-5,
                           atol=1e-6, parameters=None, param_scale=0.5,
-                          max_entries=None, check_accumulation=True):
+                          max_entries=None, check_accumulation=True,
+                          context=None):
     """Check a layer's input deltas and parameter gradients against central
     finite differences.
 
@@ -186,6 +232,20 @@ def check_layer_gradients(layer, kwargs=None, in_shapes=None, inputs=None,
     ``computes_no_input_deltas_for`` are not checked. The handler's random
     state is reset before every forward pass, so that random layers
     (Dropout) draw the same values each time.
+
+    Layers with recurrent state (buffers with a context, such as the
+    outputs of Recurrent, Lstm, Clockwork and ClockworkLstm) start every
+    forward pass from a random context by default, so that the products
+    with the state at t = -1 count, and the deltas the backward pass leaves
+    in the context steps are checked too: those of an output in its
+    ``output_deltas`` (path ``'L.output_deltas.N[context]'``), those of an
+    internal ``N`` in the backward-only internal ``'dN'`` where the layer
+    has one (the Lstm's ``dCa``: ``'L.internals.dCa[context]'``).
+
+    A check that can compare nothing fails: a layer with neither input
+    deltas nor parameters (nor a context), or one whose deltas and
+    gradients are all zero in the backward pass and in the finite
+    differences.
 
     Parameters
     ----------
@@ -222,6 +282,11 @@ def check_layer_gradients(layer, kwargs=None, in_shapes=None, inputs=None,
         Fill the input deltas and gradients with random values before the
         backward pass and check what it added to them (layers must add into
         deltas and gradients, never overwrite them).
+    context : bool or dict, optional
+        Start every forward pass from a context: None (default) a random
+        one (standard normal) where the layer has buffers with a context,
+        True the same but an error where it has none, False zeros, or a
+        dict as :meth:`Network.get_context` returns it.
 
     Returns
     -------
@@ -231,11 +296,15 @@ def check_layer_gradients(layer, kwargs=None, in_shapes=None, inputs=None,
     Raises
     ------
     GradientCheckError
-        Naming the layer, the buffer path and the max error.
+        Naming the layer, the buffer path and the max error; or saying
+        that nothing could be compared.
     """
     kwargs = kwargs or {}
     if not in_shapes:
         raise ValueError('check_layer_gradients: in_shapes is required')
+    if max_entries is not None and max_entries < 1:
+        raise ValueError('check_layer_gradients: max_entries must be None or '
+                         'at least 1, got {!r}'.format(max_entries))
     handler = handler or _float64_handler()
     rnd = np.random.RandomState(seed)
     net, name = _build_network(layer, kwargs, in_shapes, handler, seed)
@@ -286,9 +355,11 @@ def check_layer_gradients(layer, kwargs=None, in_shapes=None, inputs=None,
         raise ValueError('check_layer_gradients: {} has no output that takes '
                          'deltas, so there is nothing to check'.format(label))
 
+    start_context = _layer_context(net, name, label, context, rnd)
+
     def forward():
         handler.rnd.reset()
-        net.forward_pass(training_pass=training_pass)
+        net.forward_pass(training_pass=training_pass, context=start_context)
 
     def objective():
         forward()
@@ -321,11 +392,63 @@ def check_layer_gradients(layer, kwargs=None, in_shapes=None, inputs=None,
         handler.set_from_numpy(result, start[path].astype(handler.dtype))
     impl.backward_pass(net.buffer[name])
     analytic = OrderedDict(
-        (path, (view, handler.get_numpy_copy(result) - start[path]))
+        (path, (_HandlerArray(handler, view),
+                handler.get_numpy_copy(result) - start[path]))
         for path, (view, result) in targets.items())
+    # the deltas of the context: the derivative of the objective (which
+    # includes the context steps of the outputs, weighted by R_k) w.r.t. the
+    # context, as the backward pass left it in the context steps
+    for path, deltas in _context_deltas(net, name, start_context).items():
+        analytic[path] = deltas
 
-    return _check_all(net, analytic, objective, label, eps, rtol, atol,
+    return _check_all(analytic, objective, label, eps, rtol, atol,
                       max_entries, rnd)
+
+
+def _layer_context(net, name, label, context, rnd):
+    """The context every forward pass of the check starts from, or None."""
+    paths = net.get_context()
+    if context is False:
+        return None
+    if isinstance(context, dict):
+        return OrderedDict((path, np.array(value, dtype=np.float64))
+                           for path, value in context.items())
+    if context not in (None, True):
+        raise TypeError('check_layer_gradients: context must be None, a '
+                        'bool or a dict, got {!r}'.format(context))
+    if not paths:
+        if context:
+            raise ValueError('check_layer_gradients: context=True, but {} '
+                             'has no buffers with a context'.format(label))
+        return None
+    return OrderedDict((path, rnd.randn(*value.shape))
+                       for path, value in paths.items())
+
+
+def _context_deltas(net, name, context):
+    """{path: (_ContextArray, deltas in the context steps)} for the context
+    entries whose deltas the layer computes."""
+    result = OrderedDict()
+    if not context:
+        return result
+    handler, T = net.handler, net.buffer_manager.time_size
+    buffers = net.buffer[name]
+    for path in context:
+        lname, category, buffer_name = path.split('.')
+        if lname != name:
+            continue
+        if category == 'outputs':
+            delta_name = 'output_deltas.' + buffer_name
+            view = buffers.output_deltas[buffer_name]
+        elif 'd' + buffer_name in buffers.internals.keys():
+            delta_name = 'internals.d' + buffer_name
+            view = buffers.internals['d' + buffer_name]
+        else:
+            continue
+        result['{}.{}[context]'.format(name, delta_name)] = (
+            _ContextArray(context, path),
+            handler.get_numpy_copy(view)[T:].astype(np.float64))
+    return result
 
 
 def _inputs_taking_deltas(net):
@@ -401,13 +524,13 @@ def check_network_gradients(net, data, handler=None, training_pass=False,
     for lname, layer in net.layers.items():
         for pname in layer.parameter_shapes:
             analytic['{}.gradients.{}'.format(lname, pname)] = (
-                net.buffer[lname].parameters[pname],
+                _HandlerArray(handler, net.buffer[lname].parameters[pname]),
                 handler.get_numpy_copy(net.buffer[lname].gradients[pname]))
     if check_inputs:
         for in_name in _inputs_taking_deltas(net):
             analytic['Input.output_deltas.{}'.format(in_name)] = (
-                net.buffer.Input.outputs[in_name],
+                _HandlerArray(handler, net.buffer.Input.outputs[in_name]),
                 handler.get_numpy_copy(
                     net.buffer.Input.output_deltas[in_name]))
-    return _check_all(net, analytic, objective, 'network', eps, rtol, atol,
+    return _check_all(analytic, objective, 'network', eps, rtol, atol,
                       max_entries, rnd)

@@ -1,8 +1,12 @@
 """The shared conformance suite for handlers.
 
 Every handler (the NumpyHandler, the DebugHandler, plugin handlers such as a
-GPU handler) must compute what a float64 ``NumpyHandler`` computes, for every
-operation in :data:`OPERATIONS`. A plugin's test suite uses it like this::
+GPU handler) must compute what the
+:class:`~brainstorm.testing.reference_handler.ReferenceHandler` computes, for
+every operation in :data:`OPERATIONS`: plain float64 numpy written from the
+documented semantics, sharing no code with the NumpyHandler, so that the
+NumpyHandler's own run is a real comparison. A plugin's test suite uses it
+like this::
 
     import pytest
     from brainstorm.testing.handler_conformance import (
@@ -19,7 +23,8 @@ non-square kernels for convolution and pooling), runs the operation on the
 handler under test (arrays made with ``create_from_numpy``, results read with
 ``get_numpy_copy``) and on the reference, and compares the outputs. It also
 checks that the inputs were left unchanged and that results keep the
-handler's dtype. Random operations are checked statistically.
+handler's dtype. Random operations are checked statistically. NaN never
+equals anything, NaN included: a NaN where the reference has one fails too.
 """
 import functools
 import inspect
@@ -28,7 +33,7 @@ import zlib
 import numpy as np
 
 from brainstorm.handlers.base_handler import OPERATIONS, Handler
-from brainstorm.handlers.numpy_handler import NumpyHandler
+from brainstorm.testing.reference_handler import ReferenceHandler
 
 __all__ = ['OPERATIONS', 'CHECKS', 'missing_checks', 'conformance_cases',
            'run_operation_check', 'check_handler', 'default_tolerances',
@@ -147,8 +152,11 @@ class Case:
                                                  else '')
             got = copies[id(arg)]
             if id(arg) in out_ids:
+                expected = ref_copies[id(arg)]
+                self._no_nan(got, expected, where)
                 np.testing.assert_allclose(
-                    got, ref_copies[id(arg)], rtol=self.rtol, atol=self.atol,
+                    got, expected, rtol=self.rtol, atol=self.atol,
+                    equal_nan=False,
                     err_msg='{} differs from the float64 reference'.format(
                         where))
             else:
@@ -156,6 +164,15 @@ class Case:
                     got, self._round(arg),
                     err_msg='{} was changed by the operation'.format(where))
         return value, ref_value
+
+    def _no_nan(self, got, expected, where):
+        """NaN is never a right result (the inputs hold none)."""
+        for name, values in (('the handler', got),
+                             ('the reference', expected)):
+            bad = np.isnan(values)
+            if bad.any():
+                self.fail('{}: {} gave NaN at index {}'.format(
+                    where, name, tuple(int(i) for i in np.argwhere(bad)[0])))
 
     def copy(self, handler, arr):
         result = handler.get_numpy_copy(arr)
@@ -630,7 +647,8 @@ def run_operation_check(handler, op, reference=None, rtol=None, atol=None,
     op : str
         Name of the operation (one of OPERATIONS).
     reference : Handler, optional
-        Reference handler (default: ``NumpyHandler(np.float64)``).
+        Reference handler (default: a
+        :class:`~brainstorm.testing.reference_handler.ReferenceHandler`).
     rtol, atol : float, optional
         Tolerances (default: :func:`default_tolerances` of the handler's
         dtype).
@@ -646,7 +664,7 @@ def run_operation_check(handler, op, reference=None, rtol=None, atol=None,
         raise AssertionError('the conformance suite has no check for the '
                              'operation {!r}'.format(op))
     if reference is None:
-        reference = NumpyHandler(np.float64, seed=0)
+        reference = ReferenceHandler(seed=0)
     d_rtol, d_atol = default_tolerances(handler.dtype)
     rng = np.random.RandomState((seed + zlib.crc32(op.encode())) % 2 ** 31)
     case = Case(handler, reference, rng,
