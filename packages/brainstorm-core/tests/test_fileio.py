@@ -18,6 +18,7 @@ import brainstorm as bs
 from brainstorm import fileio
 from brainstorm.data_iterators import DataIterator
 from brainstorm.hooks import Hook
+from brainstorm.testing.faults import full_disk
 from brainstorm.testing.simple_layers import (TestAffine, TestSoftmaxLoss,
                                               use_simple_layers)
 
@@ -73,21 +74,6 @@ SAVES = {
     'checkpoint': lambda net, filename: trained(net).save_checkpoint(
         filename),
 }
-
-
-def full_disk(monkeypatch, after=100):
-    """Make os.write write ``after`` bytes, then fail with ENOSPC, as a
-    full disk does."""
-    original = os.write
-    state = {'left': after}
-
-    def write(fd, data):
-        if state['left'] <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        written = original(fd, bytes(data[:state['left']]))
-        state['left'] -= written
-        return written
-    monkeypatch.setattr(os, 'write', write)
 
 
 # -- saving on a full disk ----------------------------------------------------

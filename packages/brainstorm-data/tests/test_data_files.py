@@ -1,13 +1,13 @@
 """Data files written by save_as_hdf5 and write_dataset: a full disk keeps
 the previous file, permissions follow the umask, a replaced file keeps its
 mode."""
-import errno
 import os
 
 import numpy as np
 import pytest
 
 import brainstorm as bs
+from brainstorm.testing.faults import full_disk
 from brainstorm_data import save_as_hdf5
 from brainstorm_data.prepare import write_dataset
 
@@ -27,9 +27,7 @@ def test_a_full_disk_keeps_the_previous_data_file(writer, tmp_path,
     with open(filename, 'wb') as f:
         f.write(b'the previous file')
 
-    def write(fd, data):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    monkeypatch.setattr(os, 'write', write)
+    full_disk(monkeypatch, after=0)
     with pytest.raises(bs.SaveError) as caught:
         WRITERS[writer](filename)
     monkeypatch.undo()

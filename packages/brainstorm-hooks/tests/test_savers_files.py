@@ -1,6 +1,5 @@
 """Saving logs and networks from hooks on a full disk, the permissions of
 the files written, and loading corrupt or foreign logs files."""
-import errno
 import os
 
 import h5py
@@ -8,25 +7,12 @@ import numpy as np
 import pytest
 
 import brainstorm as bs
+from brainstorm.testing.faults import full_disk
 from brainstorm_hooks import SaveBestNetwork, StopAfterEpoch
 from brainstorm_hooks.logs import load_logs, save_logs
 from brainstorm_hooks.savers import SaveLogs, SaveNetwork
 
 LOGS = {'mon': {'value': [0.5, 1.5], 'nested': {'count': [0, 1]}}}
-
-
-def full_disk(monkeypatch, after=100):
-    """Make os.write write ``after`` bytes, then fail with ENOSPC."""
-    original = os.write
-    state = {'left': after}
-
-    def write(fd, data):
-        if state['left'] <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        written = original(fd, bytes(data[:state['left']]))
-        state['left'] -= written
-        return written
-    monkeypatch.setattr(os, 'write', write)
 
 
 def test_saving_logs_on_a_full_disk_keeps_the_previous_file(tmp_path,

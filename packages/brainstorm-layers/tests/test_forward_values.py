@@ -357,65 +357,8 @@ def test_decay_losses(template):
                                    **TOL)
         assert loss.shape == expected.shape + (1,)
 
-
 # -- recurrent layers ---------------------------------------------------------
-def recurrent_reference(layer_type, x, P, activation, y0, c0):
-    """Outputs and cell states step by step (t counted from 0)."""
-    T, B = x.shape[:2]
-    x = x.reshape(T, B, -1)
-    timing = P.get('timing')
-    y_prev, c_prev, ys, cs = y0, c0, [], []
-    for t in range(T):
-        keep = None if timing is None else (t % timing != 0)
-        if layer_type in ('Recurrent', 'Clockwork'):
-            y = act(activation, x[t] @ P['W'] + y_prev @ P['R'] + P['bias'])
-        else:
-            gate = {k: x[t] @ P['W' + k] + y_prev @ P['R' + k] + P['b' + k]
-                    for k in 'zifo'}
-            c = act(activation, gate['z']) * act('sigmoid', gate['i']) + \
-                c_prev * act('sigmoid', gate['f'])
-            if keep is not None:
-                c = np.where(keep, c_prev, c)
-            y = act(activation, c) * act('sigmoid', gate['o'])
-            cs.append(c)
-            c_prev = c
-        if keep is not None:
-            y = np.where(keep, y_prev, y)
-        ys.append(y)
-        y_prev = y
-    return np.stack(ys), (np.stack(cs) if cs else None)
-
-
-RECURRENT = {'Recurrent': L.Recurrent, 'Lstm': L.Lstm,
-             'Clockwork': L.Clockwork, 'ClockworkLstm': L.ClockworkLstm}
-
-
-@covers(*RECURRENT)
-@pytest.mark.parametrize('activation', ACTIVATIONS)
-@pytest.mark.parametrize('layer_type', sorted(RECURRENT))
-def test_recurrent_layers(layer_type, activation):
-    rnd = np.random.RandomState(18)
-    T, B, S, n_in = 6, 2, 4, (3, 2)
-    x = rnd.randn(T, B, *n_in)
-    lstm = 'Lstm' in layer_type
-    names = (['W' + g for g in 'zifo'] + ['R' + g for g in 'zifo'] +
-             ['b' + g for g in 'zifo']) if lstm else ['W', 'R', 'bias']
-    shapes = {'W': (6, S), 'R': (S, S), 'b': (S,)}
-    P = {name: uniform(rnd, *shapes[name[0]]) for name in names}
-    if 'Clockwork' in layer_type:
-        P['timing'] = np.array([1.0, 2.0, 4.0, 3.0])
-    y0, c0 = rnd.randn(B, S), rnd.randn(B, S)
-    context = {'Layer.outputs.default': y0[None]}
-    if lstm:
-        context['Layer.internals.Ca'] = c0[None]
-    net = run(RECURRENT[layer_type](S, activation=activation, name='Layer'),
-              {'default': x}, P, context=context)
-    y, c = recurrent_reference(layer_type, x, P, activation, y0, c0)
-    np.testing.assert_allclose(out(net), y, **TOL)
-    if lstm:
-        np.testing.assert_allclose(out(net, 'Ca', 'internals'), c, **TOL)
-    # from a zero context
-    net.forward_pass()
-    y, _ = recurrent_reference(layer_type, x, P, activation,
-                               np.zeros((B, S)), np.zeros((B, S)))
-    np.testing.assert_allclose(out(net), y, **TOL)
+# Recurrent, Lstm, Clockwork and ClockworkLstm are compared with a step by
+# step numpy computation, from a random context and for two T and B, in
+# test_recurrent.py (test_values_match_numpy_reference).
+COVERED.update(('Recurrent', 'Lstm', 'Clockwork', 'ClockworkLstm'))

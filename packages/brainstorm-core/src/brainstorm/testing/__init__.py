@@ -10,6 +10,7 @@ test suite, and available to third-party plugin authors).
   NumpyHandler.
 - ``extras``: tests of optional extras skip where they are missing, or fail
   with ``BRAINSTORM_REQUIRE_EXTRAS=1``.
+- ``faults``: ``full_disk(monkeypatch)`` makes every save meet a full disk.
 - ``simple_layers``: two tiny layers core's own tests wire together.
 """
 from brainstorm.testing.gradient_check import (check_layer_gradients,
