@@ -1,12 +1,14 @@
-"""The PyCudaHandler computes what the NumpyHandler computes.
+"""The PyCudaHandler computes what the handler protocol says.
 
 Every test runs twice (the ``cuda`` fixture): on the real GPU, skipped
 without one, and on the CPU emulation of pycuda and cuBLAS
 (``_emulation.py``), which runs the very kernel sources compiled with g++.
 
 First the shared conformance suite of brainstorm-core (every operation,
-every published layer example, a short training), then cases the suite's
-random inputs do not reach: ties and windows in the padding in pooling,
+every published layer example, a short training, against its float64
+reference handler that shares no code with any handler), then cases the
+suite's random inputs do not reach, compared with the NumpyHandler (which
+that suite checks against the reference): ties and windows in the padding in pooling,
 sums long enough to be split, wide softmax rows, convolutions split into
 batch chunks, the exact random streams, moving networks between handlers.
 """
