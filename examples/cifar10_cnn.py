@@ -106,8 +106,8 @@ def main(argv=None):
                         help='where the best network is saved (default: '
                              '%(default)s)')
     parser.add_argument('--cpu', action='store_true',
-                        help='stay on the NumpyHandler even if a GPU '
-                             'handler is installed')
+                        help='stay on the CPU (the fastest CPU handler '
+                             'installed) even if a GPU handler is installed')
     parser.add_argument('--smoke', action='store_true',
                         help='a quick check: one epoch on {} training and '
                              '{} validation minibatches of {} images'.format(
@@ -158,7 +158,11 @@ def main(argv=None):
 
     handler = None if args.cpu else gpu_handler()
     if handler is None:
-        print('Handler: NumpyHandler (CPU)')
+        # the fastest CPU handler installed (NumbaHandler with
+        # brainstorm-numba, else NumpyHandler)
+        handler = bs.handlers.best_cpu_handler()
+        network.set_handler(handler)
+        print('Handler: {!r} (CPU)'.format(handler))
     else:
         network.set_handler(handler)
         print('Handler: PyCudaHandler (GPU)')

@@ -243,6 +243,8 @@ def main(argv=None):
                                          vocab_size)
     network = bs.Network.from_layer(inp >> bs.layers.Lstm(hidden,
                                                           name='Lstm') >> fc)
+    network.set_handler(bs.handlers.best_cpu_handler())
+    print('Handler: {!r}'.format(network.handler))
     network.initialize({'Lstm': {'W*': Gaussian(0.1), 'R*': Gaussian(0.1),
                                  'b*': 0},
                         'Output_projection': {'W': Gaussian(0.1),

@@ -159,6 +159,24 @@ def test_train_with_another_handler(files, tmp_path, capsys):
     assert os.path.exists(output)
 
 
+def test_train_says_which_handler_runs(files, tmp_path, capsys):
+    # without --handler: the fastest CPU handler installed (NumbaHandler
+    # where brainstorm-numba is installed); --handler NumpyHandler picks
+    # the plain numpy one
+    best = bs.handlers.best_cpu_handler()
+    for extra, expected in [([], repr(best)),
+                            (['--handler', 'NumpyHandler'],
+                             'NumpyHandler(float32)')]:
+        code, out, err = run(['train', '--spec', 'F8', '--data',
+                              files['data'], '--epochs', '1',
+                              '--no-progress', '-o',
+                              str(tmp_path / 'h.hdf5')] + extra, capsys)
+        assert code == 0, err
+        lines = [line for line in err.splitlines()
+                 if line.startswith('Handler: ')]
+        assert lines == ['Handler: ' + expected]
+
+
 def test_train_failures_exit_with_1(files, tmp_path, capsys):
     code, out, err = run(['train', '--handler', 'NoSuchHandler', '--data',
                           files['data'], '--epochs', '1', '-o',
@@ -214,7 +232,8 @@ def test_diverged_training_saves_nothing_and_exits_with_1(files, tmp_path,
                           '--learning-rate', '1e30', '--no-progress', '-o',
                           output], capsys)
     assert code == 1
-    assert err == (
+    handler = 'Handler: {!r}\n'.format(bs.handlers.best_cpu_handler())
+    assert err == handler + (
         'brainstorm train: error: NaN or inf found in the parameters '
         'FullyConnected.parameters.W (NaN at index (0, 0)) at epoch 1, '
         'update 3: the training diverged; no network was saved ({} is left '

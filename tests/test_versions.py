@@ -19,10 +19,11 @@ def load(path):
         return tomllib.load(f)['project']
 
 
-def test_all_five_packages_exist():
+def test_all_six_packages_exist():
     names = {load(p)['name'] for p in PACKAGES}
     assert names == {'brainstorm-core', 'brainstorm-layers',
-                     'brainstorm-hooks', 'brainstorm-data', 'brainstorm-cuda'}
+                     'brainstorm-hooks', 'brainstorm-data', 'brainstorm-cuda',
+                     'brainstorm-numba'}
 
 
 def test_versions_agree_and_siblings_are_pinned():

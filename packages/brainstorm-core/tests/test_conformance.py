@@ -18,7 +18,7 @@ from brainstorm.testing.conformance import (ConformanceError, LayerExample,
                                             check_operation, check_training,
                                             layer_examples,
                                             layers_without_examples)
-from brainstorm.testing.handler_conformance import run_operation_check
+from brainstorm.testing.handler_conformance import _run_operation_check
 from brainstorm.testing.simple_layers import TestAffine, TestSoftmaxLoss
 
 
@@ -249,8 +249,8 @@ def test_nan_never_equals_nan():
     # even where the reference gives NaN too
     with pytest.raises(AssertionError, match=r"softmax_m: argument 'out'.*"
                                              r"the handler gave NaN"):
-        run_operation_check(_NanSoftmax(np.float64), 'softmax_m',
-                            reference=_NanSoftmax(np.float64))
+        _run_operation_check(_NanSoftmax(np.float64), 'softmax_m',
+                             reference=_NanSoftmax(np.float64))
 
 
 class UnwrittenScratchLayerImpl(NoiseLayerImpl):

@@ -6,8 +6,7 @@ import pytest
 from brainstorm.describable import create_from_description, get_description
 from brainstorm.handlers.debug_handler import DebugHandler, DebugHandlerError
 from brainstorm.handlers.numpy_handler import NumpyHandler
-from brainstorm.testing.handler_conformance import (OPERATIONS,
-                                                    run_operation_check)
+from brainstorm.testing.conformance import OPERATIONS, check_operation
 
 
 @pytest.fixture
@@ -28,14 +27,14 @@ def fails(message, fn, *args, **kwargs):
 
 @pytest.mark.parametrize('op', OPERATIONS)
 def test_conformance(op):
-    run_operation_check(DebugHandler(NumpyHandler(np.float32)), op)
+    check_operation(DebugHandler(NumpyHandler(np.float32)), op)
 
 
 @pytest.mark.parametrize('op', ['log_t', 'dot_mm', 'conv2d_backward_batch',
                                 'maxpool2d_backward_batch', 'sum_t'])
 def test_conformance_with_finite_checks(op):
-    run_operation_check(DebugHandler(NumpyHandler(np.float64),
-                                     check_finite=True), op)
+    check_operation(DebugHandler(NumpyHandler(np.float64),
+                                 check_finite=True), op)
 
 
 def test_attributes_are_those_of_the_wrapped_handler():
@@ -214,3 +213,21 @@ def test_memory_operations_are_checked_and_delegated(h):
     h.fill(z, 2.0)
     assert np.all(z == 2)
     fails('val must be a scalar number', h.fill, z, np.ones(1))
+
+
+def test_fused_cell_operations_are_checked():
+    h = DebugHandler(NumpyHandler(np.float32))
+    a = [np.zeros((3, 4), np.float32) for _ in range(13)]
+    h.lstm_cell_forward(*a[:8], activation='tanh')
+    h.lstm_cell_forward(*a[:5], a[5], a[5], a[7], activation='linear')
+    h.lstm_cell_backward(*a, activation='rel')
+    with pytest.raises(DebugHandlerError, match='c overlaps cb'):
+        h.lstm_cell_forward(*a[:5], a[5], a[5], a[7], activation='tanh')
+    with pytest.raises(DebugHandlerError, match='activation must be one of'):
+        h.lstm_cell_forward(*a[:8], activation='relu')
+    with pytest.raises(DebugHandlerError, match='has shape'):
+        h.lstm_cell_backward(*a[:12], np.zeros((3, 5), np.float32))
+    with pytest.raises(DebugHandlerError, match='overlaps'):
+        h.lstm_cell_backward(*a[:8], a[7], *a[9:])     # dc_prev is dc
+    with pytest.raises(DebugHandlerError, match='dtype'):
+        h.lstm_cell_forward(*a[:7], np.zeros((3, 4)))

@@ -1,14 +1,14 @@
-"""The NumpyHandler passes the shared handler conformance suite, and the
-suite catches broken handlers."""
+"""The NumpyHandler passes the operation checks of the conformance suite
+(their internal module, ``brainstorm.testing.handler_conformance``), and
+they catch broken handlers."""
 import numpy as np
 import pytest
 
 from brainstorm.handlers.numpy_handler import NumpyHandler
-from brainstorm.testing.handler_conformance import (OPERATIONS, CHECKS,
-                                                    check_handler,
-                                                    conformance_cases,
-                                                    missing_checks,
-                                                    run_operation_check)
+from brainstorm.testing.handler_conformance import (
+    CHECKS, OPERATIONS, _check_handler as check_handler,
+    _conformance_cases as conformance_cases, _run_operation_check as
+    run_operation_check, missing_checks)
 
 
 def test_every_operation_has_a_check():

@@ -427,6 +427,58 @@ def _derivs(h, rng, dtype, op):
     close(dy, expected, dtype)
 
 
+ACTS = {'linear': (lambda x: x, lambda y: np.ones_like(y)),
+        'rel': DERIVS['rel_deriv'], 'sigmoid': DERIVS['sigmoid_deriv'],
+        'tanh': DERIVS['tanh_deriv']}
+
+
+def _sigmoid64(x):
+    return 1 / (1 + np.exp(-x.astype(np.float64)))
+
+
+@reference_test('lstm_cell_forward')
+def _lstm_cell_forward(h, rng, dtype, op):
+    for act, (forward, _) in ACTS.items():
+        z, i, f, o = [randn(rng, dtype, 4, 6) * 3 for _ in range(4)]
+        i.flat[0], f.flat[1], o.flat[2] = 80, -80, 80   # saturated gates
+        c_prev = randn(rng, dtype, 4, 6)
+        c, cb, y = [np.full((4, 6), np.nan, dtype) for _ in range(3)]
+        if act == 'linear':
+            cb = c
+        za = forward(z.astype(np.float64))
+        ia, fa, oa = _sigmoid64(i), _sigmoid64(f), _sigmoid64(o)
+        state = za * ia + c_prev * fa
+        h.lstm_cell_forward(z, i, f, o, c_prev, c, cb, y, act)
+        for got, expected in [(z, za), (i, ia), (f, fa), (o, oa),
+                              (c, state), (cb, forward(state)),
+                              (y, oa * forward(state))]:
+            close(got, expected, dtype)
+
+
+@reference_test('lstm_cell_backward')
+def _lstm_cell_backward(h, rng, dtype, op):
+    for act, (forward, slope) in ACTS.items():
+        z = forward(randn(rng, dtype, 4, 6) * 2).astype(dtype)
+        i, f, o = [_sigmoid64(randn(rng, dtype, 4, 6) * 3).astype(dtype)
+                   for _ in range(3)]
+        c_prev = randn(rng, dtype, 4, 6)
+        cb = forward(randn(rng, dtype, 4, 6) * 2).astype(dtype)
+        dy, dc = randn(rng, dtype, 4, 6), randn(rng, dtype, 4, 6)
+        dc_prev, dz, di, df, do = [np.full((4, 6), np.nan, dtype)
+                                   for _ in range(5)]
+        z64, i64, f64, o64 = [a.astype(np.float64) for a in (z, i, f, o)]
+        total = dc + dy * o64 * slope(cb.astype(np.float64))
+        h.lstm_cell_backward(z, i, f, o, c_prev, cb, dy, dc, dc_prev, dz,
+                             di, df, do, act)
+        for got, expected in [
+                (dc, total), (dc_prev, total * f64),
+                (dz, total * i64 * slope(z64)),
+                (di, total * z64 * i64 * (1 - i64)),
+                (df, total * c_prev * f64 * (1 - f64)),
+                (do, dy * cb * o64 * (1 - o64))]:
+            close(got, expected, dtype)
+
+
 @reference_test('conv2d_forward_batch')
 def _conv_forward(h, rng, dtype, op):
     for n, ht, wd, c, f, kh, kw, padding, stride in CONV_CONFIGS:
@@ -714,3 +766,28 @@ def test_num_threads_comes_from_the_environment(monkeypatch):
     assert NumpyHandler().num_threads == 3
     monkeypatch.delenv('BRAINSTORM_NUM_THREADS')
     assert NumpyHandler().num_threads >= 1
+
+
+@pytest.mark.parametrize('act', sorted(ACTS))
+def test_fused_cell_operations_equal_their_default_implementations(act):
+    """An override of the fused cell operations computes what the base
+    class's composition of primitives computes."""
+    h = NumpyHandler(np.float32)
+    results = []
+    for impl in (NumpyHandler, Handler):
+        rng = np.random.RandomState(4)              # same inputs for both
+        z, i, f, o, c_prev, dy, dc = [randn(rng, np.float32, 50, 64) * 2
+                                      for _ in range(7)]
+        c, cb, y = [np.empty((50, 64), np.float32) for _ in range(3)]
+        if act == 'linear':
+            cb = c
+        impl.lstm_cell_forward(h, z, i, f, o, c_prev, c, cb, y, act)
+        grads = [np.empty((50, 64), np.float32) for _ in range(5)]
+        impl.lstm_cell_backward(h, z, i, f, o, c_prev, cb, dy, dc, *grads,
+                                activation=act)
+        results.append([z, i, f, o, c, cb, y, dc] + grads)
+    for got, expected in zip(*results):
+        # float32 rounding (the gates' sigmoid forms differ by ~1e-7)
+        scale = max(1.0, float(np.abs(expected).max()))
+        np.testing.assert_allclose(got, expected, rtol=1e-5,
+                                   atol=1e-5 * scale)

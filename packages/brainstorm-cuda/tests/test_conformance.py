@@ -19,54 +19,30 @@ import brainstorm_cuda.handler as handler_module
 from brainstorm.describable import create_from_description, get_description
 from brainstorm.handlers import DebugHandler, NumpyHandler
 from brainstorm.handlers.debug_handler import DebugHandlerError
-from brainstorm.testing import handler_conformance
+from brainstorm.testing import conformance
 from brainstorm_cuda import PyCudaHandler, philox
 
 
-def _conformance():
-    """brainstorm.testing.conformance, or None where core lacks it."""
-    try:
-        from brainstorm.testing import conformance
-    except ImportError:
-        return None
-    return conformance
-
-
-_SUITE = _conformance()
-OPERATIONS = handler_conformance.OPERATIONS if _SUITE is None \
-    else _SUITE.OPERATIONS
-LAYER_EXAMPLES = [] if _SUITE is None else _SUITE.layer_examples()
-
-
-def _suite():
-    suite = _conformance()
-    if suite is None:
-        pytest.skip('brainstorm.testing.conformance is not part of the '
-                    'installed brainstorm-core')
-    return suite
+OPERATIONS = conformance.OPERATIONS
+LAYER_EXAMPLES = conformance.layer_examples()
 
 
 # ------------------------------------------------------ the shared suite --
 @pytest.mark.parametrize('op', OPERATIONS)
 def test_operation(cuda, op):
-    suite = _conformance()
-    if suite is None:
-        handler_conformance.run_operation_check(PyCudaHandler(), op)
-    else:
-        suite.check_operation(lambda: PyCudaHandler(), op)
+    conformance.check_operation(lambda: PyCudaHandler(), op)
 
 
 @pytest.mark.parametrize('example', LAYER_EXAMPLES,
                          ids=lambda example: example.id)
 def test_layer_example(cuda, example):
-    _suite().check_layer_example(lambda: PyCudaHandler(), example)
+    conformance.check_layer_example(lambda: PyCudaHandler(), example)
 
 
 def test_training(cuda):
-    suite = _suite()
     pytest.importorskip('brainstorm_layers')
     pytest.importorskip('brainstorm_data')
-    losses, reference = suite.check_training(lambda: PyCudaHandler())
+    losses, reference = conformance.check_training(lambda: PyCudaHandler())
     assert len(losses) == len(reference) == 10
     assert losses[-1] < losses[0]
 
@@ -365,7 +341,7 @@ def test_the_suite_launches_every_kernel(emulated_gpu):
         kernel.launches = 0
     calls = emulated_gpu.blas_calls()
     for op in OPERATIONS:
-        handler_conformance.run_operation_check(h, op)
+        conformance.check_operation(h, op)
     unused = sorted(name for name, kernel in h._kernels.items()
                     if kernel.launches == 0)
     assert unused == []

@@ -42,7 +42,7 @@ from brainstorm.plugins import (CATEGORIES, ENTRY_POINT_GROUP,
 
 __all__ = ['main', 'build_parser', 'run_mnist_pi', 'mnist_pi_network',
            'load_default_data', 'read_data_file', 'train_network',
-           'CommandError']
+           'use_handler', 'CommandError']
 
 SPLIT_NAMES = ('training', 'validation', 'test')
 GROUP = 'normalized_split'
@@ -458,6 +458,8 @@ def train_network(network, data, stepper, epochs, batch_size, output,
                                      criterion=criterion)
     trainer.add_hook(_TrainedAndFinite(saver, divergence))
     trainer.add_hook(bs.hooks.StopAfterEpoch(epochs))
+    if verbose:
+        print('Handler: {!r}'.format(network.handler), file=sys.stderr)
     trainer.train(network, getter_tr, valid_getter=getter_va)
 
     key = best_log.split('.', 1)[1]
@@ -541,6 +543,7 @@ def run_mnist_pi(epochs=None, batch_size=None, learning_rate=None,
     batch_size = batch_size or defaults['batch_size']
     learning_rate = learning_rate or defaults['learning_rate']
     network = mnist_pi_network(data['training']['default'].shape[2:], 10)
+    use_handler(network)
     stepper = bs.training.MomentumStepper(learning_rate=learning_rate,
                                           momentum=0.9)
     return train_network(network, data, stepper, epochs, batch_size,
@@ -592,6 +595,20 @@ def _make_handler(name):
                            'arguments ({})'.format(name, err)) from err
 
 
+def use_handler(network, name=None):
+    """Put ``network`` on the handler class registered as ``name``, or
+    without a name on the fastest CPU handler installed
+    (:func:`brainstorm.handlers.best_cpu_handler`); returns the handler.
+    (:func:`train_network` says on stderr which handler runs, one line.)"""
+    if name is not None:
+        handler = _make_handler(name)
+    else:
+        handler = bs.handlers.best_cpu_handler()
+    if name is not None or type(handler) is not type(network.handler):
+        network.set_handler(handler)
+    return network.handler
+
+
 def cmd_train(parser, args):
     custom = args.spec is not None or args.architecture is not None
     if not custom and args.task != 'classification':
@@ -631,8 +648,7 @@ def cmd_train(parser, args):
         network.initialize(bs.initializers.Gaussian(args.init_std or 0.01))
     else:
         network = mnist_pi_network(in_shape, out_shape)
-    if args.handler is not None:
-        network.set_handler(_make_handler(args.handler))
+    use_handler(network, args.handler)
     default_output = 'best_network.hdf5' if custom else 'mnist_pi_best.hdf5'
     scorers = args.scorer or (['Accuracy'] if args.task == 'classification'
                               else [])
@@ -892,8 +908,9 @@ def build_parser():
                        help='momentum of the momentum and nesterov steppers '
                             '(default: 0.9)')
     train.add_argument('--handler', metavar='NAME',
-                       help='handler class, e.g. NumpyHandler (default: the '
-                            "network's default)")
+                       help='handler class, e.g. NumpyHandler (default: '
+                            'the fastest CPU handler installed, '
+                            'brainstorm.handlers.best_cpu_handler)')
     train.add_argument('--scorer', action='append', metavar='NAME',
                        help='scorer logged on the validation data after '
                             'every epoch (repeatable; default: Accuracy for '

@@ -28,6 +28,12 @@ class ClockworkLstmLayerImpl(LstmLayerImpl):
 
     The backward pass sends the deltas of a kept cell's output and state
     unchanged to step t-1 (and none into the discarded update).
+
+    Each step runs the Lstm's fused handler operations
+    (``lstm_cell_forward`` / ``lstm_cell_backward``) for all cells; the
+    kept cells are then restored with ``copy_to_if`` (state, ``Cb`` and
+    output from step t-1) and, going back, their deltas moved to step t-1
+    and cleared (``copy_to_if``, ``fill_if``).
     """
 
     def _extra_parameters(self, parameters):

@@ -7,8 +7,7 @@ from brainstorm.layers import (BufferStructure, Layer, StructureTemplate,
 
 from brainstorm_layers._checks import check_arguments
 from brainstorm_layers._scratch import Scratch
-from brainstorm_layers.recurrent import (ARGUMENTS, activate,
-                                         activation_deriv,
+from brainstorm_layers.recurrent import (ARGUMENTS,
                                          check_recurrent_arguments, rows)
 
 GATES = ('z', 'i', 'f', 'o')
@@ -38,14 +37,16 @@ class LstmLayerImpl(Layer):
 
     The input projections of all time steps are one matrix product per
     gate ((T * B, n_in) x (n_in, size)), bias included; each time step then
-    only adds the recurrent products. Every array handed to the handler is
-    contiguous. The backward pass runs back through time, adding the
-    recurrent deltas into the output deltas of step t-1 (so afterwards
-    ``output_deltas.default`` holds the total deltas of the outputs and its
-    step -1 those of the context), then computes the input deltas and the
-    gradients of the W's and b's as products over all T * B rows and those
-    of the R's as one product over steps 0..T-2 of the outputs plus one
-    for the context.
+    only adds the recurrent products and calls the handler's fused
+    ``lstm_cell_forward`` (gate nonlinearities, cell update and output in
+    one operation; ``lstm_cell_backward`` going back). Every array handed
+    to the handler is contiguous. The backward pass runs back through time,
+    adding the recurrent deltas into the output deltas of step t-1 (so
+    afterwards ``output_deltas.default`` holds the total deltas of the
+    outputs and its step -1 those of the context), then computes the input
+    deltas and the gradients of the W's and b's as products over all T * B
+    rows and those of the R's as one product over steps 0..T-2 of the
+    outputs plus one for the context.
     """
 
     expected_inputs = {'default': StructureTemplate('T', 'B', '...')}
@@ -116,22 +117,15 @@ class LstmLayerImpl(Layer):
             z, i, f, o = [G[t] for G in gates]
             for g_t, R in zip((z, i, f, o), Rs):
                 h.dot_add_mm(y_prev, R, g_t)           # y[-1]: the context
-            activate(h, act, z, z)
-            h.sigmoid(i, i)
-            h.sigmoid(f, f)
-            h.sigmoid(o, o)
-            h.mult_tt(z, i, c_t)
-            h.mult_add_tt(f, c_prev, c_t)
+            cb_t = c_t if linear else Cb[t]
+            h.lstm_cell_forward(z, i, f, o, c_prev, c_t, cb_t, y_t, act)
             keeps = clock.keeps(t) if clock is not None and t > 0 else None
             if keeps is not None:
+                # kept units: state and output of step t-1 (Cb[t-1] holds
+                # act(c[t-1]), what act(c[t]) would compute from the copy)
                 h.copy_to_if(c_prev, c_t, keeps)
-            if linear:
-                cb_t = c_t
-            else:
-                cb_t = Cb[t]
-                activate(h, act, c_t, cb_t)
-            h.mult_tt(o, cb_t, y_t)
-            if keeps is not None:
+                if not linear:
+                    h.copy_to_if(Cb[t - 1], Cb[t], keeps)
                 h.copy_to_if(y_prev, y_t, keeps)
 
     def backward_pass(self, buffers):
@@ -148,7 +142,6 @@ class LstmLayerImpl(Layer):
         gates = self._gates(ints, '', 'b')             # Zb, Ib, Fb, Ob
         dgates = self._gates(ints, 'd', 'a')           # dZa, dIa, dFa, dOa
         Rs = [p['R' + g] for g in GATES]
-        tmp = self._scratch.get(h, 'tmp', (B, self.size))
 
         clock = self._clock(buffers, B)
         h.fill(dC[T - 1], 0.0)      # dC[t] receives its share from step t+1
@@ -162,30 +155,16 @@ class LstmLayerImpl(Layer):
                 # kept units copied y[t-1]: their deltas go there unchanged
                 h.add_into_if(dy_t, dy_prev, keeps)
                 h.fill_if(dy_t, 0.0, keeps)
-            # y = act(c) * o
-            if linear:
-                h.mult_add_tt(dy_t, o, dc_t)
-            else:
-                h.mult_tt(dy_t, o, tmp)
-                activation_deriv(h, act, Cb[t], tmp, tmp)
-                h.add_tt(dc_t, tmp, dc_t)
-            h.mult_tt(dy_t, Cb[t], tmp)
-            h.sigmoid_deriv(None, o, tmp, do)
-            # c[t] = z * i + c[t-1] * f
-            h.mult_tt(dc_t, f, dc_prev)
+            h.lstm_cell_backward(z, i, f, o, C[t - 1], Cb[t], dy_t, dc_t,
+                                 dc_prev, dz, di, df, do, act)
             if keeps is not None:
                 # kept cells copied c[t-1]: their deltas go there unchanged
+                # and none into the discarded update (their dy_t is 0, so
+                # dc_t and do are unchanged there)
                 h.copy_to_if(dc_t, dc_prev, keeps)
                 h.fill_if(dc_t, 0.0, keeps)
-            if linear:
-                h.mult_tt(dc_t, i, dz)
-            else:
-                h.mult_tt(dc_t, i, tmp)
-                activation_deriv(h, act, z, tmp, dz)
-            h.mult_tt(dc_t, z, tmp)
-            h.sigmoid_deriv(None, i, tmp, di)
-            h.mult_tt(dc_t, C[t - 1], tmp)
-            h.sigmoid_deriv(None, f, tmp, df)
+                for dg_t in (dz, di, df):
+                    h.fill_if(dg_t, 0.0, keeps)
             for dg_t, R in zip((dz, di, df, do), Rs):
                 h.dot_add_mm(dg_t, R, dy_prev, transb=True)
 

@@ -37,7 +37,7 @@ convolution and pooling have the size::
 """
 from brainstorm.describable import Describable
 
-__all__ = ['Handler', 'OPERATIONS']
+__all__ = ['Handler', 'OPERATIONS', 'CELL_ACTIVATIONS']
 
 OPERATIONS = (
     'abs_t', 'add_into_if', 'add_mv', 'add_st', 'add_tt', 'allocate',
@@ -46,7 +46,8 @@ OPERATIONS = (
     'copy_to', 'copy_to_if', 'create_from_numpy', 'divide_mv', 'divide_tt',
     'dot_add_mm', 'dot_mm', 'exp_t', 'fill', 'fill_gaussian', 'fill_if',
     'generate_probability_mask', 'get_numpy_copy', 'index_m_by_v',
-    'is_fully_finite', 'log_t', 'maxpool2d_backward_batch',
+    'is_fully_finite', 'log_t', 'lstm_cell_backward', 'lstm_cell_forward',
+    'maxpool2d_backward_batch',
     'maxpool2d_forward_batch', 'merge_tt', 'modulo_tt', 'mult_add_mv',
     'mult_add_st', 'mult_add_tt', 'mult_mv', 'mult_st', 'mult_tt', 'ones',
     'rel', 'rel_deriv', 'set_from_numpy', 'sigmoid', 'sigmoid_deriv',
@@ -54,6 +55,13 @@ OPERATIONS = (
     'subtract_tt', 'sum_t', 'tanh', 'tanh_deriv', 'zeros',
 )
 """Names of all handler operations (the methods below)."""
+
+CELL_ACTIVATIONS = {'linear': None,
+                    'rel': ('rel', 'rel_deriv'),
+                    'sigmoid': ('sigmoid', 'sigmoid_deriv'),
+                    'tanh': ('tanh', 'tanh_deriv')}
+"""Activations the fused cell operations accept: name -> (forward
+operation, derivative operation), None for the identity."""
 
 
 class Handler(Describable):
@@ -783,6 +791,127 @@ class Handler(Describable):
             Output: derivatives with respect to ``x``.
         """
         raise NotImplementedError()
+
+    # ------------------------------------------------- fused cells --
+    # Operations that fuse several of the element-wise operations above for
+    # one time step of a recurrent layer. Their default implementations
+    # call those operations, so a handler need not override them; handlers
+    # that can do the whole step in one pass (a compiled kernel) may.
+    def _cell_activate(self, activation, x, y):
+        if activation == 'linear':
+            if x is not y:
+                self.copy_to(x, y)
+        else:
+            getattr(self, CELL_ACTIVATIONS[activation][0])(x, y)
+
+    def _cell_deriv(self, activation, y, dy, dx):
+        if activation != 'linear':
+            getattr(self, CELL_ACTIVATIONS[activation][1])(None, y, dy, dx)
+        elif dx is not dy:
+            self.copy_to(dy, dx)
+
+    def lstm_cell_forward(self, z, i, f, o, c_prev, c, cb, y,
+                          activation='tanh'):
+        """One time step of an LSTM cell (no peepholes) from the
+        pre-activations of its four gates::
+
+            z = act(z)                  block input   (in place)
+            i = sigmoid(i)              input gate    (in place)
+            f = sigmoid(f)              forget gate   (in place)
+            o = sigmoid(o)              output gate   (in place)
+            c = z * i + c_prev * f      cell state
+            cb = act(c)                 cell output
+            y = o * cb                  output
+
+        The default implementation calls the activation functions,
+        ``mult_tt`` and ``mult_add_tt``.
+
+        Parameters
+        ----------
+        z, i, f, o : array_type
+            Pre-activations (B, size) of the block input and of the input,
+            forget and output gates; overwritten with their activations.
+        c_prev : array_type
+            Cell state of the previous step (B, size).
+        c : array_type
+            Output: the cell state (B, size).
+        cb : array_type
+            Output: ``act(c)`` (B, size); with ``activation='linear'`` it
+            may be ``c`` itself.
+        y : array_type
+            Output (B, size).
+        activation : {'tanh', 'linear', 'rel', 'sigmoid'}
+            ``act``, the activation of the block input and of the cell
+            state (the gates always use the sigmoid).
+
+        Apart from ``cb`` being ``c``, the arrays must not overlap.
+        """
+        self._cell_activate(activation, z, z)
+        self.sigmoid(i, i)
+        self.sigmoid(f, f)
+        self.sigmoid(o, o)
+        self.mult_tt(z, i, c)
+        self.mult_add_tt(f, c_prev, c)
+        self._cell_activate(activation, c, cb)
+        self.mult_tt(o, cb, y)
+
+    def lstm_cell_backward(self, z, i, f, o, c_prev, cb, dy, dc, dc_prev,
+                           dz, di, df, do, activation='tanh'):
+        """Back-propagate through one ``lstm_cell_forward`` step::
+
+            dc += dy * o * act'(c)                 (act' from cb = act(c))
+            do = dy * cb * o * (1 - o)
+            dc_prev = dc * f                       (overwritten)
+            dz = dc * i * act'                     (act' from z = act(.))
+            di = dc * z * i * (1 - i)
+            df = dc * c_prev * f * (1 - f)
+
+        where ``act'`` is the derivative of ``act`` expressed through its
+        output as in ``tanh_deriv`` and friends (1 for 'linear'). The
+        outputs ``dz, di, df, do`` are the deltas of the pre-activations.
+        The default implementation calls ``mult_tt``, ``mult_add_tt``,
+        ``add_tt`` and the derivative operations.
+
+        Parameters
+        ----------
+        z, i, f, o : array_type
+            The activations ``lstm_cell_forward`` left in its ``z, i, f,
+            o`` (B, size).
+        c_prev : array_type
+            Cell state of the previous step (B, size).
+        cb : array_type
+            ``act(c)`` of this step (B, size) (``c`` for 'linear').
+        dy : array_type
+            Deltas of the output ``y`` (B, size).
+        dc : array_type
+            Deltas of the cell state ``c`` that later steps sent back
+            (B, size); the total deltas of ``c`` are added into it.
+        dc_prev : array_type
+            Output: the deltas of ``c_prev`` through this step (B, size),
+            overwritten.
+        dz, di, df, do : array_type
+            Output: deltas of the four pre-activations (B, size),
+            overwritten.
+        activation : {'tanh', 'linear', 'rel', 'sigmoid'}
+            As for ``lstm_cell_forward``.
+
+        The arrays must not overlap.
+        """
+        if activation == 'linear':
+            self.mult_add_tt(dy, o, dc)
+        else:
+            self.mult_tt(dy, o, do)             # do as scratch
+            self._cell_deriv(activation, cb, do, do)
+            self.add_tt(dc, do, dc)
+        self.mult_tt(dy, cb, do)
+        self.sigmoid_deriv(None, o, do, do)
+        self.mult_tt(dc, f, dc_prev)
+        self.mult_tt(dc, i, dz)
+        self._cell_deriv(activation, z, dz, dz)
+        self.mult_tt(dc, z, di)
+        self.sigmoid_deriv(None, i, di, di)
+        self.mult_tt(dc, c_prev, df)
+        self.sigmoid_deriv(None, f, df, df)
 
     # --------------------------------------------------------- images --
     def conv2d_forward_batch(self, inputs, weights, bias, outputs, padding,

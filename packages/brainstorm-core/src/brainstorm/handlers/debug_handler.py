@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from brainstorm.describable import create_from_description, get_description
-from brainstorm.handlers.base_handler import Handler
+from brainstorm.handlers.base_handler import CELL_ACTIVATIONS, Handler
 
 __all__ = ['DebugHandler', 'DebugHandlerError']
 
@@ -639,6 +639,40 @@ class DebugHandler(Handler):
 
     def tanh_deriv(self, x, y, dy, dx):
         self._derivative('tanh_deriv', x, y, dy, dx)
+
+    # ------------------------------------------------- fused cells --
+    def _cell(self, op, activation, outputs, inputs):
+        if activation not in CELL_ACTIVATIONS:
+            self._fail(op, 'activation must be one of {}, got {!r}'.format(
+                ', '.join(sorted(CELL_ACTIVATIONS)), activation))
+        arrays = dict(inputs, **outputs)
+        self._arrays(op, **arrays)
+        first = next(iter(arrays))
+        self._ndim(op, first, arrays[first], 2, 'a matrix (B, size)')
+        self._same_shapes(op, first, arrays[first], **arrays)
+        self._no_overlap(op, outputs, inputs)
+        self._finite(op, 'before', **arrays)
+
+    def lstm_cell_forward(self, z, i, f, o, c_prev, c, cb, y,
+                          activation='tanh'):
+        op = 'lstm_cell_forward'
+        outputs = dict(z=z, i=i, f=f, o=o, c=c, y=y)
+        if not (cb is c and activation == 'linear'):   # cb may be c there
+            outputs['cb'] = cb
+        self._cell(op, activation, outputs, dict(c_prev=c_prev))
+        self.handler.lstm_cell_forward(z, i, f, o, c_prev, c, cb, y,
+                                       activation)
+        self._finite(op, 'after', **outputs)
+
+    def lstm_cell_backward(self, z, i, f, o, c_prev, cb, dy, dc, dc_prev,
+                           dz, di, df, do, activation='tanh'):
+        op = 'lstm_cell_backward'
+        outputs = dict(dc=dc, dc_prev=dc_prev, dz=dz, di=di, df=df, do=do)
+        self._cell(op, activation, outputs,
+                   dict(z=z, i=i, f=f, o=o, c_prev=c_prev, cb=cb, dy=dy))
+        self.handler.lstm_cell_backward(z, i, f, o, c_prev, cb, dy, dc,
+                                        dc_prev, dz, di, df, do, activation)
+        self._finite(op, 'after', **outputs)
 
     # --------------------------------------------------------- images --
     def conv2d_forward_batch(self, inputs, weights, bias, outputs, padding,

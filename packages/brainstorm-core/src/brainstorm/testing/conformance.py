@@ -5,8 +5,8 @@ A handler (a GPU handler, a third-party one, the ``NumpyHandler`` and the
 computes, at three levels:
 
 1. Operations (:func:`check_operation`): every operation in
-   :data:`OPERATIONS` on random inputs
-   (:mod:`brainstorm.testing.handler_conformance`).
+   :data:`OPERATIONS` on random inputs (the checks live in the internal
+   module ``handler_conformance``).
 2. Layers (:func:`check_layer_example`): every example layer configuration
    the installed plugins publish through the ``brainstorm_layer_examples``
    hook (:func:`layer_examples`), built as a network ``Input -> layer`` on
@@ -83,7 +83,7 @@ Tolerances
 Layer results are compared elementwise with
 ``|handler - reference| <= atol * scale + rtol * |reference|``, where
 ``scale`` is ``max(1, max |reference|)`` over the buffer and ``(rtol,
-atol)`` is :func:`~brainstorm.testing.handler_conformance.default_tolerances`
+atol)`` is :func:`default_tolerances`
 of the handler's dtype (float64: 1e-7, 1e-9; float32: 1e-4, 1e-5; float16:
 1e-2, 1e-2): the reference computes in float64 from the same (rounded)
 inputs, so these leave room for the handler's own rounding. Training
@@ -108,14 +108,14 @@ from brainstorm.layers.base_layer import (layer_constructor_of,
                                           layer_type_of)
 from brainstorm.plugins import MissingPluginError, PluginError, registry
 from brainstorm.testing.gradient_check import _build_network
-from brainstorm.testing.handler_conformance import (default_tolerances,
-                                                    run_operation_check)
+from brainstorm.testing.handler_conformance import (_run_operation_check,
+                                                    default_tolerances)
 from brainstorm.testing.reference_handler import ReferenceHandler
 
 __all__ = ['OPERATIONS', 'LayerExample', 'ConformanceError',
            'check_operation', 'layer_examples', 'layers_without_examples',
            'check_layer_example', 'check_training', 'check_all',
-           'training_tolerance']
+           'training_tolerance', 'default_tolerances']
 
 _SOURCE_LAYER = 'Input'
 
@@ -399,8 +399,12 @@ def _replaying(reference, draws, label):
 # -- level 1: operations -----------------------------------------------------
 def check_operation(handler_factory, op, rtol=None, atol=None, seed=42):
     """Check one handler operation against the float64 reference on
-    random inputs (see :func:`~brainstorm.testing.handler_conformance.
-    run_operation_check`).
+    random inputs: each check draws inputs (odd shapes; several strides,
+    paddings and kernels for the image operations), runs the operation on
+    the handler (``create_from_numpy`` / ``get_numpy_copy``) and on the
+    reference, compares the outputs with :func:`default_tolerances`,
+    checks that the inputs are unchanged and that results keep the
+    handler's dtype; random operations are checked statistically.
 
     Parameters
     ----------
@@ -418,8 +422,8 @@ def check_operation(handler_factory, op, rtol=None, atol=None, seed=42):
     AssertionError
         Naming the operation and the argument that differs.
     """
-    run_operation_check(_make_handler(handler_factory), op, rtol=rtol,
-                        atol=atol, seed=seed)
+    _run_operation_check(_make_handler(handler_factory), op, rtol=rtol,
+                         atol=atol, seed=seed)
 
 
 # -- level 2: layers ---------------------------------------------------------

@@ -1,22 +1,15 @@
-"""The shared conformance suite for handlers.
+"""The operation checks of the handler conformance suite (internal).
+
+Handler authors use :mod:`brainstorm.testing.conformance`
+(``check_operation``, ``check_all`` ...), which runs these checks; the
+names here may change without notice.
 
 Every handler (the NumpyHandler, the DebugHandler, plugin handlers such as a
 GPU handler) must compute what the
 :class:`~brainstorm.testing.reference_handler.ReferenceHandler` computes, for
 every operation in :data:`OPERATIONS`: plain float64 numpy written from the
 documented semantics, sharing no code with the NumpyHandler, so that the
-NumpyHandler's own run is a real comparison. A plugin's test suite uses it
-like this::
-
-    import pytest
-    from brainstorm.testing.handler_conformance import (
-        OPERATIONS, run_operation_check)
-
-    @pytest.mark.parametrize('op', OPERATIONS)
-    def test_conformance(op):
-        run_operation_check(MyHandler(), op)
-
-or checks everything at once with ``check_handler(MyHandler)``.
+NumpyHandler's own run is a real comparison.
 
 Each check draws random inputs (odd shapes; several strides, paddings and
 non-square kernels for convolution and pooling), runs the operation on the
@@ -35,9 +28,7 @@ import numpy as np
 from brainstorm.handlers.base_handler import OPERATIONS, Handler
 from brainstorm.testing.reference_handler import ReferenceHandler
 
-__all__ = ['OPERATIONS', 'CHECKS', 'missing_checks', 'conformance_cases',
-           'run_operation_check', 'check_handler', 'default_tolerances',
-           'CONV_CASES', 'POOL_CASES']
+__all__ = []      # internal: see brainstorm.testing.conformance
 
 CHECKS = {}
 """Maps each operation name to its check function ``check(case)``."""
@@ -536,6 +527,56 @@ def _check_derivative(case, op):
     case.compare(op, x, y, dy, dy, outputs=[dy], note='dx is dy')
 
 
+# ----------------------------------------------------------- fused cells --
+CELL_ACTIVATIONS = ('tanh', 'linear', 'rel', 'sigmoid')
+_CELL_FORWARD = {'linear': lambda x: x, 'rel': lambda x: np.maximum(x, 0),
+                 'tanh': np.tanh, 'sigmoid': lambda x: 1 / (1 + np.exp(-x))}
+
+
+def _gate_inputs(case, shape):
+    """Pre-activations of a gate, with two saturating entries."""
+    return np.concatenate([case.normal(*shape, scale=3).ravel()[2:],
+                           [60.0, -60.0]]).reshape(shape)
+
+
+@_check('lstm_cell_forward')
+def _check_lstm_cell_forward(case, op):
+    for activation in CELL_ACTIVATIONS:
+        for shape in [(5, 7), (3, 4)]:
+            z = case.normal(*shape, scale=2)
+            i, f, o = [_gate_inputs(case, shape) for _ in range(3)]
+            c_prev = case.normal(*shape, scale=2)
+            c, y = case.normal(*shape), case.normal(*shape)
+            cb = c if activation == 'linear' else case.normal(*shape)
+            note = '{}, {}'.format(activation, shape)
+            outputs = [z, i, f, o, c, y] + ([cb] if cb is not c else [])
+            case.compare(op, z, i, f, o, c_prev, c, cb, y, activation,
+                         outputs=outputs, note=note)
+    z, i, f, o, c_prev, c, cb, y = [case.normal(2, 3) for _ in range(8)]
+    case.compare(op, z, i, f, o, c_prev, c, cb, y,
+                 outputs=[z, i, f, o, c, cb, y], note='default activation')
+
+
+@_check('lstm_cell_backward')
+def _check_lstm_cell_backward(case, op):
+    sigmoid = _CELL_FORWARD['sigmoid']
+    for activation in CELL_ACTIVATIONS:
+        act = _CELL_FORWARD[activation]
+        for shape in [(5, 7), (3, 4)]:
+            z = case._round(act(case.normal(*shape, scale=2)))
+            i, f, o = [case._round(sigmoid(_gate_inputs(case, shape)))
+                       for _ in range(3)]
+            c_prev = case.normal(*shape, scale=2)
+            cb = case._round(act(case.normal(*shape, scale=2)))
+            dy, dc = case.normal(*shape), case.normal(*shape)
+            dc_prev, dz, di, df, do = [case.normal(*shape)
+                                       for _ in range(5)]
+            case.compare(op, z, i, f, o, c_prev, cb, dy, dc, dc_prev, dz,
+                         di, df, do, activation,
+                         outputs=[dc, dc_prev, dz, di, df, do],
+                         note='{}, {}'.format(activation, shape))
+
+
 # ---------------------------------------------------------------- images --
 def _conv_arrays(case, n, h, w, c, f, kh, kw, padding, stride):
     ho = (h + 2 * padding - kh) // stride[0] + 1
@@ -636,8 +677,8 @@ def _check_pool_backward(case, op):
 
 
 # ------------------------------------------------------------------ API --
-def run_operation_check(handler, op, reference=None, rtol=None, atol=None,
-                        seed=42):
+def _run_operation_check(handler, op, reference=None, rtol=None,
+                         atol=None, seed=42):
     """Check one operation of ``handler`` against the reference.
 
     Parameters
@@ -673,7 +714,7 @@ def run_operation_check(handler, op, reference=None, rtol=None, atol=None,
     CHECKS[op](case)
 
 
-def conformance_cases():
+def _conformance_cases():
     """Yield ``(op_name, check)`` for every operation, where
     ``check(handler, reference=None, rtol=None, atol=None)`` runs the
     conformance check of that operation.
@@ -688,10 +729,10 @@ def conformance_cases():
         raise AssertionError('no conformance check for: {}'.format(
             ', '.join(missing)))
     for op in OPERATIONS:
-        yield op, functools.partial(run_operation_check, op=op)
+        yield op, functools.partial(_run_operation_check, op=op)
 
 
-def check_handler(make_handler, reference=None, rtol=None, atol=None):
+def _check_handler(make_handler, reference=None, rtol=None, atol=None):
     """Run the whole conformance suite; raise one AssertionError listing
     every operation that fails.
 
@@ -701,10 +742,10 @@ def check_handler(make_handler, reference=None, rtol=None, atol=None):
         A handler, or a function returning a fresh one (called once per
         operation).
     reference, rtol, atol
-        As for :func:`run_operation_check`.
+        As for :func:`_run_operation_check`.
     """
     failures = []
-    for op, check in conformance_cases():
+    for op, check in _conformance_cases():
         handler = make_handler if isinstance(make_handler, Handler) \
             else make_handler()
         try:

@@ -241,6 +241,64 @@ class ReferenceHandler(Handler):
         y = _f64(y)
         dx[...] = _f64(dy) * (1.0 - y * y)
 
+    # ------------------------------------------------- fused cells --
+    @staticmethod
+    def _cell_act(activation, x):
+        """act(x) in float64, straight from its definition."""
+        x = _f64(x)
+        if activation == 'linear':
+            return x.copy()
+        if activation == 'rel':
+            return np.where(x > 0, x, 0.0)
+        if activation == 'tanh':
+            return np.tanh(x)
+        if activation == 'sigmoid':
+            e = np.exp(-np.abs(x))
+            return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        raise ValueError('unknown activation {!r}'.format(activation))
+
+    @staticmethod
+    def _cell_act_deriv(activation, y):
+        """act'(x) in float64 given y = act(x)."""
+        y = _f64(y)
+        if activation == 'linear':
+            return np.ones_like(y)
+        if activation == 'rel':
+            return np.where(y > 0, 1.0, 0.0)
+        if activation == 'tanh':
+            return 1.0 - y * y
+        if activation == 'sigmoid':
+            return y * (1.0 - y)
+        raise ValueError('unknown activation {!r}'.format(activation))
+
+    def lstm_cell_forward(self, z, i, f, o, c_prev, c, cb, y,
+                          activation='tanh'):
+        za = self._cell_act(activation, z)
+        ia = self._cell_act('sigmoid', i)
+        fa = self._cell_act('sigmoid', f)
+        oa = self._cell_act('sigmoid', o)
+        state = za * ia + _f64(c_prev) * fa
+        state_act = self._cell_act(activation, state)
+        out = oa * state_act
+        z[...], i[...], f[...], o[...] = za, ia, fa, oa
+        c[...] = state
+        cb[...] = state_act
+        y[...] = out
+
+    def lstm_cell_backward(self, z, i, f, o, c_prev, cb, dy, dc, dc_prev,
+                           dz, di, df, do, activation='tanh'):
+        z, i, f, o = _f64(z), _f64(i), _f64(f), _f64(o)
+        cb, dy = _f64(cb), _f64(dy)
+        d_state = _f64(dc) + dy * o * self._cell_act_deriv(activation, cb)
+        d_out = dy * cb * o * (1.0 - o)
+        d_prev = d_state * f
+        d_z = d_state * i * self._cell_act_deriv(activation, z)
+        d_i = d_state * z * i * (1.0 - i)
+        d_f = d_state * _f64(c_prev) * f * (1.0 - f)
+        dc[...] = d_state
+        dc_prev[...] = d_prev
+        dz[...], di[...], df[...], do[...] = d_z, d_i, d_f, d_out
+
     # --------------------------------------------------------- images --
     @staticmethod
     def _padded(inputs, padding):

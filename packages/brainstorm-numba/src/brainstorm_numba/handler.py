@@ -1,0 +1,187 @@
+"""The NumbaHandler: the NumpyHandler with its hot operations compiled."""
+import importlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from brainstorm.handlers.numpy_handler import NumpyHandler
+
+__all__ = ['NumbaHandler']
+
+# below this many elements per thread, a thread costs more than it saves
+_MIN_ELEMENTS_PER_THREAD = 1 << 15
+
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+_modules = {}
+
+
+def _kernels():
+    """The compiled kernels (imported, and so numba, on first use)."""
+    if 'images' not in _modules:
+        _modules['images'] = importlib.import_module(
+            'brainstorm_numba.kernels')
+    return _modules['images']
+
+
+def _fused():
+    """The compiled fused cell operations (imported on first use)."""
+    if 'fused' not in _modules:
+        _modules['fused'] = importlib.import_module('brainstorm_numba.fused')
+    return _modules['fused']
+
+
+def _pool(workers):
+    with _POOLS_LOCK:
+        if workers not in _POOLS:
+            _POOLS[workers] = ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix='brainstorm-numba')
+        return _POOLS[workers]
+
+
+class NumbaHandler(NumpyHandler):
+    """The NumpyHandler with its hot operations compiled by numba.
+
+    Same arrays (numpy), same semantics and the same random streams as the
+    ``NumpyHandler``. Max and average pooling, forward and backward, run
+    as compiled kernels (``brainstorm_numba.kernels``), one pass over the
+    images each, where the NumpyHandler makes several passes per window
+    tap; so do the fused LSTM cell operations (``lstm_cell_forward``,
+    ``lstm_cell_backward``: ``brainstorm_numba.fused``); every other
+    operation is the NumpyHandler's (numpy's BLAS for the
+    matrix products and the convolutions' patch copies, which compiled
+    loops did not beat: see the package README).
+
+    Parameters
+    ----------
+    dtype : numpy dtype, optional
+        Floating point type of all arrays (default float32).
+    seed : int, optional
+        Seed of the handler's random state ``rnd``.
+    num_threads : int, optional
+        Threads the compiled operations (and the NumpyHandler's patch
+        copies) split the batch over. Default:
+        ``$BRAINSTORM_NUM_THREADS``, else the CPUs this process may run on.
+    """
+
+    #: preferred over the NumpyHandler as the CPU handler (see
+    #: ``brainstorm.handlers.best_cpu_handler``)
+    cpu_preference = 10
+
+    def __init__(self, dtype=np.float32, seed=None, num_threads=None):
+        super().__init__(dtype, seed=seed, num_threads=num_threads)
+        self._images = _kernels()
+
+    def __repr__(self):
+        return 'NumbaHandler({})'.format(self.dtype.name)
+
+    # --------------------------------------------------------- threads --
+    def _split(self, n, elements):
+        """Contiguous ranges covering ``range(n)``, one per thread that is
+        worth its cost."""
+        count = max(1, min(self.num_threads, n,
+                           elements // _MIN_ELEMENTS_PER_THREAD))
+        step = -(-n // count)
+        return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+
+    def _run(self, part, ranges):
+        """``part(lo, hi)`` for each range, on the handler's threads (the
+        calling thread takes the first); the kernels release the GIL."""
+        if len(ranges) == 1:
+            part(*ranges[0])
+            return
+        futures = [_pool(self.num_threads).submit(part, *r)
+                   for r in ranges[1:]]
+        try:
+            part(*ranges[0])
+        finally:
+            for future in futures:
+                future.result()
+
+    # ----------------------------------------------------- fused cells --
+    def lstm_cell_forward(self, z, i, f, o, c_prev, c, cb, y,
+                          activation='tanh'):
+        fused = _fused()
+        code = fused.ACTIVATION_CODES.get(activation)
+        if code is None or not self._suits(z, i, f, o, c_prev, c, cb, y):
+            return super().lstm_cell_forward(z, i, f, o, c_prev, c, cb, y,
+                                             activation)
+        fused.lstm_cell_forward(z, i, f, o, c_prev, c, cb, y, code)
+
+    def lstm_cell_backward(self, z, i, f, o, c_prev, cb, dy, dc, dc_prev,
+                           dz, di, df, do, activation='tanh'):
+        fused = _fused()
+        code = fused.ACTIVATION_CODES.get(activation)
+        if code is None or not self._suits(z, i, f, o, c_prev, cb, dy, dc,
+                                           dc_prev, dz, di, df, do):
+            return super().lstm_cell_backward(
+                z, i, f, o, c_prev, cb, dy, dc, dc_prev, dz, di, df, do,
+                activation)
+        fused.lstm_cell_backward(z, i, f, o, c_prev, cb, dy, dc, dc_prev,
+                                 dz, di, df, do, code)
+
+    # --------------------------------------------------------- images --
+    def _suits(self, *arrays):
+        return all(a.dtype == self.dtype and a.flags.c_contiguous
+                   for a in arrays)
+
+    def maxpool2d_forward_batch(self, inputs, window, outputs, padding,
+                                stride, argmax):
+        if not self._suits(inputs, outputs, argmax):
+            return super().maxpool2d_forward_batch(
+                inputs, window, outputs, padding, stride, argmax)
+        kernel = self._images.maxpool_forward
+        kh, kw = window
+        sh, sw = stride
+
+        def part(lo, hi):
+            kernel(inputs[lo:hi], kh, kw, padding, sh, sw, outputs[lo:hi],
+                   argmax[lo:hi])
+
+        self._run(part, self._split(inputs.shape[0], outputs.size * kh * kw))
+
+    def maxpool2d_backward_batch(self, inputs, window, outputs, padding,
+                                 stride, argmax, in_deltas, out_deltas):
+        if not self._suits(argmax, in_deltas, out_deltas):
+            return super().maxpool2d_backward_batch(
+                inputs, window, outputs, padding, stride, argmax, in_deltas,
+                out_deltas)
+        kernel = self._images.maxpool_backward
+        width = in_deltas.shape[2]
+
+        def part(lo, hi):
+            kernel(argmax[lo:hi], out_deltas[lo:hi], width, in_deltas[lo:hi])
+
+        self._run(part, self._split(in_deltas.shape[0], out_deltas.size))
+
+    def avgpool2d_forward_batch(self, inputs, window, outputs, padding,
+                                stride):
+        if not self._suits(inputs, outputs):
+            return super().avgpool2d_forward_batch(inputs, window, outputs,
+                                                   padding, stride)
+        kernel = self._images.avgpool_forward
+        kh, kw = window
+        sh, sw = stride
+
+        def part(lo, hi):
+            kernel(inputs[lo:hi], kh, kw, padding, sh, sw, outputs[lo:hi])
+
+        self._run(part, self._split(inputs.shape[0], outputs.size * kh * kw))
+
+    def avgpool2d_backward_batch(self, inputs, window, outputs, padding,
+                                 stride, in_deltas, out_deltas):
+        if not self._suits(in_deltas, out_deltas):
+            return super().avgpool2d_backward_batch(
+                inputs, window, outputs, padding, stride, in_deltas,
+                out_deltas)
+        kernel = self._images.avgpool_backward
+        kh, kw = window
+        sh, sw = stride
+
+        def part(lo, hi):
+            kernel(out_deltas[lo:hi], kh, kw, padding, sh, sw,
+                   in_deltas[lo:hi])
+
+        self._run(part, self._split(in_deltas.shape[0],
+                                    out_deltas.size * kh * kw))

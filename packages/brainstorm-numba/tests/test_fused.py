@@ -1,0 +1,46 @@
+"""The NumbaHandler's compiled fused cell operations
+(``brainstorm_numba/fused.py``) pass the conformance suite's checks of
+those operations and of the LSTM layer examples, and the LSTM gradient
+checks, for every activation and both float dtypes."""
+import numpy as np
+import pytest
+
+from brainstorm.handlers import DebugHandler
+from brainstorm.testing import check_layer_gradients, conformance
+from brainstorm_numba import NumbaHandler, fused
+
+
+
+DTYPES = [np.float32, np.float64]
+LSTM_EXAMPLES = [e for e in conformance.layer_examples() if 'Lstm' in e.id]
+
+
+@pytest.mark.parametrize('dtype', DTYPES, ids=['float32', 'float64'])
+@pytest.mark.parametrize('op', ['lstm_cell_forward', 'lstm_cell_backward'])
+def test_kernels_conform(op, dtype):
+    conformance.check_operation(lambda: NumbaHandler(dtype), op)
+
+
+@pytest.mark.parametrize('dtype', DTYPES, ids=['float32', 'float64'])
+@pytest.mark.parametrize('example', LSTM_EXAMPLES, ids=lambda e: e.id)
+def test_lstm_layer_examples_with_the_kernels(example, dtype):
+    conformance.check_layer_example(lambda: NumbaHandler(dtype), example)
+
+
+@pytest.mark.parametrize('activation', ['tanh', 'linear', 'rel', 'sigmoid'])
+@pytest.mark.parametrize('layer', ['Lstm', 'ClockworkLstm'])
+def test_gradients_with_the_kernels(layer, activation):
+    check_layer_gradients(
+        layer, {'size': 3, 'activation': activation}, {'default': (2,)},
+        handler=DebugHandler(NumbaHandler(np.float64)), time_steps=4,
+        batch_size=2,
+        parameters={'timing': [1, 2, 3]} if layer == 'ClockworkLstm'
+        else None)
+
+
+def test_unknown_activation_code_is_an_error():
+    a = [np.zeros((2, 3), np.float32) for _ in range(13)]
+    with pytest.raises(ValueError, match='activation code'):
+        fused.lstm_cell_forward(*a[:8], 7)
+    with pytest.raises(ValueError, match='activation code'):
+        fused.lstm_cell_backward(*a, 7)

@@ -1,0 +1,91 @@
+"""bench/bench_workloads.py: the quick mode runs end to end with the
+NumpyHandler alone (no PyTorch) and prints its table; the FLOP counts and
+the worker environment."""
+import importlib.util
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+BENCH = pathlib.Path(__file__).resolve().parents[1] / 'bench' / \
+    'bench_workloads.py'
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location('bench_workloads', BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def quick_run(tmp_path_factory):
+    json_file = tmp_path_factory.mktemp('bench') / 'results.json'
+    result = subprocess.run(
+        [sys.executable, str(BENCH), '--quick', '--handlers', 'NumpyHandler',
+         '--no-torch', '--json', str(json_file)],
+        capture_output=True, text=True, timeout=120)
+    return result, json_file
+
+
+def test_quick_run_prints_the_table(quick_run):
+    result, _ = quick_run
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    headers = [line for line in lines if line.startswith('workload ')]
+    assert len(headers) == 1, result.stdout
+    assert headers[0].split() == [
+        'workload', 'contender', 'samples/s', 'ms/step', 'vs', 'torch',
+        'GFLOP/s', '%', 'GEMM', 'setup', 'MB', 'train', 'MB', 'peak', 'MB',
+        'target']
+    rows = {line.split()[0]: line.split() for line in lines
+            if line.split()[:2] in (['mlp', 'NumpyHandler'],
+                                    ['cnn', 'NumpyHandler'],
+                                    ['lstm', 'NumpyHandler'])}
+    assert sorted(rows) == ['cnn', 'lstm', 'mlp'], result.stdout
+    for row in rows.values():
+        assert float(row[2]) > 0         # samples/s
+        assert float(row[3]) > 0         # ms/step
+        assert row[4] == '-'             # no PyTorch, no ratio
+        assert float(row[5]) > 0         # GFLOP/s
+    assert 'PyTorch left out (--no-torch)' in result.stdout
+    assert 'BLAS, kernels and threads of each worker process' in \
+        result.stdout
+
+
+def test_quick_run_writes_json(quick_run):
+    result, json_file = quick_run
+    assert result.returncode == 0, result.stderr
+    data = json.loads(json_file.read_text())
+    assert data['contenders'] == ['NumpyHandler']
+    for name in ('mlp', 'cnn', 'lstm'):
+        numpy_result = data['workloads'][name]['results']['NumpyHandler']
+        assert numpy_result['samples_per_s'] > 0
+        assert numpy_result['flops_per_sample'] > 0
+        assert 'info' in numpy_result
+
+
+def test_flops_per_sample_counts_the_products():
+    bench = load_bench()
+    # mlp: 784x1200 (no input deltas: the data), 1200x1200, 1200x10
+    assert bench.flops_per_sample('mlp', {'hidden': 1200}) == \
+        2 * (2 * 784 * 1200 + 3 * 1200 * 1200 + 3 * 1200 * 10)
+    # cnn: convolutions on 32x32x3, 15x15x32, 7x7x32; dense 3x3x64 -> 64
+    conv = [32 * 32 * 32 * 25 * 3, 15 * 15 * 32 * 25 * 32,
+            7 * 7 * 64 * 25 * 32]
+    assert bench.flops_per_sample('cnn', {}) == 2 * (
+        2 * conv[0] + 3 * (conv[1] + conv[2] + 576 * 64 + 64 * 10))
+    # lstm: per step input (from the data), recurrent and output products
+    assert bench.flops_per_sample('lstm', {'time_steps': 10, 'size': 8}) == \
+        2 * 10 * (2 * 205 * 32 + 3 * 8 * 32 + 3 * 8 * 205)
+
+
+def test_workers_run_without_the_slow_openblas_variables(monkeypatch):
+    bench = load_bench()
+    monkeypatch.setenv('OPENBLAS_CORETYPE', 'Haswell')
+    monkeypatch.setenv('OPENBLAS_L2_SIZE', '1048576')
+    env, removed = bench.worker_environment()
+    assert removed == ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE']
+    assert 'OPENBLAS_CORETYPE' not in env and 'OPENBLAS_L2_SIZE' not in env
