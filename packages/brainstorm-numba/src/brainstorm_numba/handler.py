@@ -1,7 +1,5 @@
 """The NumbaHandler: the NumpyHandler with its hot operations compiled."""
 import importlib
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -9,11 +7,6 @@ from brainstorm.handlers.numpy_handler import NumpyHandler
 
 __all__ = ['NumbaHandler']
 
-# below this many elements per thread, a thread costs more than it saves
-_MIN_ELEMENTS_PER_THREAD = 1 << 15
-
-_POOLS = {}
-_POOLS_LOCK = threading.Lock()
 _modules = {}
 
 
@@ -30,14 +23,6 @@ def _fused():
     if 'fused' not in _modules:
         _modules['fused'] = importlib.import_module('brainstorm_numba.fused')
     return _modules['fused']
-
-
-def _pool(workers):
-    with _POOLS_LOCK:
-        if workers not in _POOLS:
-            _POOLS[workers] = ThreadPoolExecutor(
-                max_workers=workers, thread_name_prefix='brainstorm-numba')
-        return _POOLS[workers]
 
 
 class NumbaHandler(NumpyHandler):
@@ -76,29 +61,6 @@ class NumbaHandler(NumpyHandler):
     def __repr__(self):
         return 'NumbaHandler({})'.format(self.dtype.name)
 
-    # --------------------------------------------------------- threads --
-    def _split(self, n, elements):
-        """Contiguous ranges covering ``range(n)``, one per thread that is
-        worth its cost."""
-        count = max(1, min(self.num_threads, n,
-                           elements // _MIN_ELEMENTS_PER_THREAD))
-        step = -(-n // count)
-        return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
-
-    def _run(self, part, ranges):
-        """``part(lo, hi)`` for each range, on the handler's threads (the
-        calling thread takes the first); the kernels release the GIL."""
-        if len(ranges) == 1:
-            part(*ranges[0])
-            return
-        futures = [_pool(self.num_threads).submit(part, *r)
-                   for r in ranges[1:]]
-        try:
-            part(*ranges[0])
-        finally:
-            for future in futures:
-                future.result()
-
     # ----------------------------------------------------- fused cells --
     def lstm_cell_forward(self, z, i, f, o, c_prev, c, cb, y,
                           activation='tanh'):
@@ -135,11 +97,11 @@ class NumbaHandler(NumpyHandler):
         kh, kw = window
         sh, sw = stride
 
-        def part(lo, hi):
-            kernel(inputs[lo:hi], kh, kw, padding, sh, sw, outputs[lo:hi],
-                   argmax[lo:hi])
+        def part(rows):
+            kernel(inputs[rows], kh, kw, padding, sh, sw, outputs[rows],
+                   argmax[rows])
 
-        self._run(part, self._split(inputs.shape[0], outputs.size * kh * kw))
+        self._over_batch(part, inputs.shape[0], outputs.size * kh * kw)
 
     def maxpool2d_backward_batch(self, inputs, window, outputs, padding,
                                  stride, argmax, in_deltas, out_deltas):
@@ -150,10 +112,10 @@ class NumbaHandler(NumpyHandler):
         kernel = self._images.maxpool_backward
         width = in_deltas.shape[2]
 
-        def part(lo, hi):
-            kernel(argmax[lo:hi], out_deltas[lo:hi], width, in_deltas[lo:hi])
+        def part(rows):
+            kernel(argmax[rows], out_deltas[rows], width, in_deltas[rows])
 
-        self._run(part, self._split(in_deltas.shape[0], out_deltas.size))
+        self._over_batch(part, in_deltas.shape[0], out_deltas.size)
 
     def avgpool2d_forward_batch(self, inputs, window, outputs, padding,
                                 stride):
@@ -164,10 +126,10 @@ class NumbaHandler(NumpyHandler):
         kh, kw = window
         sh, sw = stride
 
-        def part(lo, hi):
-            kernel(inputs[lo:hi], kh, kw, padding, sh, sw, outputs[lo:hi])
+        def part(rows):
+            kernel(inputs[rows], kh, kw, padding, sh, sw, outputs[rows])
 
-        self._run(part, self._split(inputs.shape[0], outputs.size * kh * kw))
+        self._over_batch(part, inputs.shape[0], outputs.size * kh * kw)
 
     def avgpool2d_backward_batch(self, inputs, window, outputs, padding,
                                  stride, in_deltas, out_deltas):
@@ -179,9 +141,9 @@ class NumbaHandler(NumpyHandler):
         kh, kw = window
         sh, sw = stride
 
-        def part(lo, hi):
-            kernel(out_deltas[lo:hi], kh, kw, padding, sh, sw,
-                   in_deltas[lo:hi])
+        def part(rows):
+            kernel(out_deltas[rows], kh, kw, padding, sh, sw,
+                   in_deltas[rows])
 
-        self._run(part, self._split(in_deltas.shape[0],
-                                    out_deltas.size * kh * kw))
+        self._over_batch(part, in_deltas.shape[0],
+                         out_deltas.size * kh * kw)
