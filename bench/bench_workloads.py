@@ -269,7 +269,7 @@ def bs_trainer_function(make, batch, handler=None, batches=2, **kwargs):
         stop.updates, stop.seconds = updates, seconds
         trainer.train(net, iterator)
         return stop.done
-    train.net = net
+    train.net, train.stepper = net, stepper
     return train
 
 

@@ -4,6 +4,7 @@ the worker environment."""
 import importlib.util
 import json
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -89,3 +90,27 @@ def test_workers_run_without_the_slow_openblas_variables(monkeypatch):
     env, removed = bench.worker_environment()
     assert removed == ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE']
     assert 'OPENBLAS_CORETYPE' not in env and 'OPENBLAS_L2_SIZE' not in env
+
+
+def test_profile_step_accounts_for_the_step():
+    """bench/profile_step.py times every layer's passes, the clearing of
+    the backward buffers and the stepper's update; the parts and the rest
+    add up to the step."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH.parent / 'profile_step.py'), 'mlp',
+         '--handler', 'NumpyHandler', '--updates', '2', '--blocks', '1'],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith('mlp on NumpyHandler: ')
+    step = float(lines[0].split(': ')[1].split(' ms')[0])
+    parts = {}
+    for line in lines[1:]:
+        name, ms = re.match(r'  (.+?) +([0-9.]+) ms', line).groups()
+        parts[name] = float(ms)
+    for name in ('forward FullyConnected (FullyConnectedLayerImpl)',
+                 'backward FullyConnected_2 (FullyConnectedLayerImpl)',
+                 'stepper update', 'clear backward buffers',
+                 'rest (data, hooks, loop)'):
+        assert name in parts, lines
+    assert sum(parts.values()) == pytest.approx(step, rel=0.02, abs=0.05)
