@@ -19,11 +19,11 @@ def load(path):
         return tomllib.load(f)['project']
 
 
-def test_all_six_packages_exist():
+def test_all_seven_packages_exist():
     names = {load(p)['name'] for p in PACKAGES}
     assert names == {'brainstorm-core', 'brainstorm-layers',
                      'brainstorm-hooks', 'brainstorm-data', 'brainstorm-cuda',
-                     'brainstorm-numba'}
+                     'brainstorm-numba', 'brainstorm-mpi'}
 
 
 def test_versions_agree_and_siblings_are_pinned():

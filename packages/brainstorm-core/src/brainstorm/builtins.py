@@ -26,6 +26,12 @@ def brainstorm_steppers():
 
 
 @hookimpl
+def brainstorm_communicators():
+    from brainstorm.distributed import SingleProcess
+    return [SingleProcess]
+
+
+@hookimpl
 def brainstorm_describables():
     from brainstorm.training.schedules import (Constant, Exponential,
                                                Linear, MultiStep, StepDecay)

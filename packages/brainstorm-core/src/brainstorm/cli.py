@@ -33,6 +33,7 @@ import warnings
 import numpy as np
 
 import brainstorm as bs
+from brainstorm import distributed
 from brainstorm.data_iterators import (check_data_shapes, check_finite,
                                        describe_value)
 from brainstorm.fileio import FileFormatError, SaveError
@@ -434,6 +435,9 @@ def train_network(network, data, stepper, epochs, batch_size, output,
         training diverged (after the best network so far was saved and
         scored).
     """
+    comm = distributed.world()
+    if comm.rank != 0:   # a data-parallel job: rank 0 prints and writes
+        verbose = progress = False
     getter_tr = _iterator(network, data['training'], batch_size, 'training')
     getter_va = _iterator(network, data['validation'], 100, 'validation')
     getter_te = _iterator(network, data['test'], 100, 'test',
@@ -477,7 +481,12 @@ def train_network(network, data, stepper, epochs, batch_size, output,
             what, saver.best_value, saver.best_epoch))
     result = None
     if getter_te is not None:
-        best_net = bs.Network.from_hdf5(output)
+        if comm.size > 1:   # the file is rank 0's; the others may not see it
+            best_net = bs.Network.from_hdf5(output) if comm.rank == 0 \
+                else network
+            distributed.broadcast_parameters(comm, best_net)
+        else:
+            best_net = bs.Network.from_hdf5(output)
         result = bs.tools.evaluate(best_net, getter_te, score_list)
         if verbose:
             if 'Accuracy' in result:
@@ -618,6 +627,8 @@ def cmd_train(parser, args):
         parser.error('--num-classes: only for --task classification')
     _stepper_class(parser, args)
     bs.global_rnd.set_seed(args.seed)
+    if not distributed.is_writer():
+        _discard_stdout()   # a data-parallel job: only rank 0 prints
     if args.data is not None:
         print('Data: {}'.format(args.data))
         data = read_data_file(args.data, args.group)
@@ -1008,6 +1019,11 @@ def main(argv=None):
     except BrokenPipeError:
         _discard_stdout()
         return EXIT_BROKEN_PIPE
+    if status:
+        # a rank of a data-parallel job that failed ends the whole job (the
+        # others may wait for it); nothing happens in a single process
+        distributed.abort_job(status, 'brainstorm {}'.format(
+            ' '.join(sys.argv[1:2] if argv is None else list(argv)[:1])))
     return status
 
 

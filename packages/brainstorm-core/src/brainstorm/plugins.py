@@ -84,6 +84,11 @@ class BrainstormSpec:
         """Training ``Stepper`` subclasses."""
 
     @hookspec
+    def brainstorm_communicators(self):
+        """``brainstorm.distributed.Communicator`` subclasses: transports
+        between the processes of a data-parallel training job."""
+
+    @hookspec
     def brainstorm_describables(self):
         """Other ``Describable`` classes (for example schedules)."""
 
@@ -105,7 +110,7 @@ class BrainstormSpec:
 
 CATEGORIES = ('layers', 'handlers', 'initializers', 'hooks', 'scorers',
               'value_modifiers', 'data_iterators', 'steppers', 'describables',
-              'datasets')
+              'datasets', 'communicators')
 
 # Which distribution provides the well-known names, so that a missing name
 # can tell the user what to install.

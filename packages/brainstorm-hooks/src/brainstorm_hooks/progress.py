@@ -1,4 +1,5 @@
 """ProgressBar: a tqdm progress bar over the updates of each epoch."""
+from brainstorm.distributed import is_writer, world
 from brainstorm.hooks import Hook
 
 __all__ = ['ProgressBar']
@@ -45,6 +46,10 @@ class ProgressBar(Hook):
         self.close()
         training_iter = named_data_iters.get('training_data_iter')
         self.total = getattr(training_iter, 'length', None)
+        ranks = world().size
+        if self.total is not None and ranks > 1:
+            # data-parallel: an update takes one batch per rank
+            self.total = self.total // ranks
 
     def __call__(self, epoch_nr, update_nr, net, stepper, logs):
         if self.bar is None or self.bar_epoch != epoch_nr:
@@ -52,7 +57,8 @@ class ProgressBar(Hook):
             from tqdm import tqdm
             self.bar = tqdm(total=self.total, desc='epoch {}'.format(epoch_nr),
                             unit='update', leave=True,
-                            disable=False if self.force else None)
+                            disable=True if not is_writer() else
+                            False if self.force else None)
             self.bar_epoch = epoch_nr
             self.done = 0
         self.bar.update(1)

@@ -17,6 +17,7 @@ import string
 
 import numpy as np
 
+from brainstorm.distributed import is_writer
 from brainstorm.hooks import Hook
 
 from brainstorm_hooks.logs import lookup_log, save_logs
@@ -129,7 +130,8 @@ class SaveBestNetwork(Hook):
             self.parameters = net.get('parameters')
             where = 'kept its parameters'
         else:
-            net.save_as_hdf5(self.filename)
+            if is_writer():   # rank 0 of a data-parallel job
+                net.save_as_hdf5(self.filename)
             where = 'saved the network to {}'.format(self.filename)
         # only once saved: after a failed save the next call tries again
         self.best_value = value
@@ -233,7 +235,8 @@ class SaveNetwork(Hook):
 
     def __call__(self, epoch_nr, update_nr, net, stepper, logs):
         filename = self.filename.format(epoch=epoch_nr, update=update_nr)
-        net.save_as_hdf5(filename)
+        if is_writer():   # rank 0 of a data-parallel job
+            net.save_as_hdf5(filename)
         self.message('saved the network to {}'.format(filename))
 
 
@@ -288,7 +291,9 @@ class SaveLogs(Hook):
 
     def __call__(self, epoch_nr, update_nr, net, stepper, logs):
         filename = self.filename.format(epoch=epoch_nr, update=update_nr)
-        save_logs(filename, logs, epoch_nr=epoch_nr, update_nr=update_nr)
+        if is_writer():   # rank 0 of a data-parallel job
+            save_logs(filename, logs, epoch_nr=epoch_nr,
+                      update_nr=update_nr)
         self.message('saved the logs to {}'.format(filename))
 
 

@@ -77,7 +77,8 @@ class Hook(Describable):
         """
 
     def start(self, net, stepper, verbose, named_data_iters):
-        """Called when training starts; ``verbose`` is the trainer's."""
+        """Called when training starts; ``verbose`` is the trainer's (False
+        on the ranks other than 0 of a data-parallel job)."""
         self.run_verbosity = verbose if self.verbose is None else self.verbose
 
     def deltas_read(self, net):
@@ -112,8 +113,10 @@ class Hook(Describable):
         """
 
     def message(self, text):
-        """Print ``text`` prefixed with the hook's name if verbose."""
-        if self.run_verbosity:
+        """Print ``text`` prefixed with the hook's name if verbose (on rank
+        0 only, in a data-parallel job)."""
+        from brainstorm.distributed import is_writer
+        if self.run_verbosity and is_writer():
             print('{} >> {}'.format(self.__name__, text))
 
     def __call__(self, epoch_nr, update_nr, net, stepper, logs):

@@ -69,22 +69,41 @@ def gather_losses_and_scores(net, scorers, data_iter, out_name='',
     with the loss values (weighted by batch size) and every scorer's
     aggregated score.
 
+    In a data-parallel job (``brainstorm.distributed``) every rank must
+    call it: each rank runs every N-th batch, and all ranks get the values
+    of all batches, so the result is the same on every rank and equal to
+    a single process's.
+
     Raises
     ------
     ValueError
         If ``data_iter`` yields no batch (there would be no loss or score,
         only NaN)."""
-    losses = {}
-    scored = {s.__name__: [] for s in scorers}
-    for data in data_iter(handler=net.handler):
+    from brainstorm import distributed
+    comm = distributed.world()
+    results = []   # (batch number, {loss: (weight, value)}, {scorer: pair})
+    for number, data in enumerate(data_iter(handler=net.handler)):
+        if number % comm.size != comm.rank:
+            continue   # another rank's batch (data-parallel jobs)
         net.provide_external_data(data)
         net.forward_pass(training_pass=False)
         batch = _batch_size(data)
-        for key, value in net.get_loss_values().items():
-            losses.setdefault(key, []).append((batch, value))
-        for scorer in scorers:
-            scored[scorer.__name__].append(gather_scores_of_batch(
-                net, scorer, data, out_name, targets_name, mask_name))
+        results.append((number, {
+            key: (batch, value)
+            for key, value in net.get_loss_values().items()}, {
+            scorer.__name__: gather_scores_of_batch(
+                net, scorer, data, out_name, targets_name, mask_name)
+            for scorer in scorers}))
+    if comm.size > 1:   # every rank gets all batches' values, in order
+        results = sorted((r for theirs in comm.allgather(results)
+                          for r in theirs), key=lambda r: r[0])
+    losses = {}
+    scored = {s.__name__: [] for s in scorers}
+    for _, batch_losses, batch_scores in results:
+        for key, pair in batch_losses.items():
+            losses.setdefault(key, []).append(pair)
+        for name, pair in batch_scores.items():
+            scored[name].append(pair)
     if not losses:
         raise ValueError('the data iterator yielded no batches: there is no '
                          'data to compute losses and scores on')

@@ -56,6 +56,11 @@ class Network:
                           default_handler)
         self._unreadable_deltas = {}
         self.compute_all_deltas = True
+        #: None, or a callable ``reducer(net)`` that :meth:`backward_pass`
+        #: calls once the layers have computed the gradients, before the
+        #: gradient modifiers: data-parallel training averages the
+        #: gradients over its processes there (see brainstorm.distributed)
+        self.gradient_reducer = None
         _check_deltas_reach_parameters(layers)
 
     @property
@@ -623,7 +628,8 @@ class Network:
 
     def backward_pass(self):
         """Compute all deltas and gradients of the loss for the last forward
-        pass, then apply the gradient modifiers.
+        pass, then let :attr:`gradient_reducer` (if set) combine the
+        gradients, then apply the gradient modifiers.
 
         Every delta buffer holds its true value afterwards, except where
         :attr:`compute_all_deltas` is False (or ``Trainer.train`` skipped
@@ -650,6 +656,8 @@ class Network:
         for name, layer in reversed(self.layers.items()):
             if name != 'Input':
                 layer.backward_pass(self.buffer[name])
+        if self.gradient_reducer is not None:
+            self.gradient_reducer(self)
         self.apply_gradient_modifiers()
 
     def get_context(self):

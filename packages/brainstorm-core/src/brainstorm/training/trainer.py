@@ -7,6 +7,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from brainstorm import distributed
 from brainstorm.data_iterators import check_data_shapes
 from brainstorm.describable import (Describable, DescriptionError,
                                     create_from_description, get_description)
@@ -46,7 +47,7 @@ class Trainer(Describable):
     __undescribed__ = {'current_epoch_nr': 0, 'current_update_nr': 0,
                        'logs': {}, 'should_stop': False, '_net': None,
                        '_data_iters': None, '_epoch_progress': None,
-                       '_round': None, '_resume': None}
+                       '_round': None, '_resume': None, '_comm': None}
 
     def __init__(self, stepper, verbose=True):
         self.stepper = stepper
@@ -66,6 +67,8 @@ class Trainer(Describable):
         self._round = None
         # what resume() read, applied when train() starts
         self._resume = None
+        # the processes of a data-parallel job (brainstorm.distributed)
+        self._comm = None
 
     def add_hook(self, hook):
         """Add a hook; hooks are called in the order they were added.
@@ -106,23 +109,65 @@ class Trainer(Describable):
                 'resume({!r}, net)'.format(self._resume['filename']))
         _check_iterators(net, named_data_iters)
         self._net, self._data_iters = net, named_data_iters
-        _warn_if_unstoppable(self.hooks, training_data_iter)
+        comm = self._comm = distributed.world()
+        if comm.size > 1:
+            self._start_job(net, named_data_iters)
+        if comm.rank == 0:
+            _warn_if_unstoppable(self.hooks, training_data_iter)
         self.stepper.start(net)
         self.should_stop = False
         for hook in self.hooks.values():
             hook.attach_trainer(self)
-            hook.start(net, self.stepper, self.verbose, named_data_iters)
+            hook.start(net, self.stepper, self.verbose and comm.rank == 0,
+                       named_data_iters)
         # deltas that no parameter needs and no hook reads are skipped
         # while training (restored on return)
         net._skip_deltas_except([path for hook in self.hooks.values()
                                  for path in hook.deltas_read(net)])
+        sharing = None
+        if comm.size > 1:
+            sharing = (distributed.GradientAverage(comm),
+                       distributed.ShardedMasks(net.handler))
+            net.gradient_reducer = sharing[0]
+            sharing[1].install()
         try:
-            self._train_loop(net, training_data_iter, named_data_iters)
+            self._train_loop(net, training_data_iter, named_data_iters,
+                             sharing)
         finally:
             net.compute_all_deltas = net.compute_all_deltas
+            if sharing is not None:
+                net.gradient_reducer = None
+                sharing[1].remove()
         return self.logs
 
-    def _train_loop(self, net, training_data_iter, named_data_iters):
+    def _start_job(self, net, named_data_iters):
+        """Data-parallel training: check that all ranks train the same
+        network the same way, then give them rank 0's parameters and
+        random states."""
+        comm = self._comm
+        if self._resume is not None:
+            where = {'resumed from': os.path.basename(
+                self._resume['filename'])}
+        else:
+            where = {'epoch': self.current_epoch_nr}
+        distributed.check_same_job(comm, dict(
+            where,
+            **{'a network with the architecture':
+               distributed.fingerprint(net.architecture),
+               'parameters': int(net.buffer.parameters.size),
+               'the handler': repr(net.handler),
+               'the stepper': distributed.fingerprint(
+                   _try_describe(self.stepper)),
+               'the hooks': list(self.hooks),
+               'data iterators': {
+                   name: [type(it).__name__, getattr(it, 'length', None),
+                          str(getattr(it, 'data_shapes', None))]
+                   for name, it in sorted(named_data_iters.items())}}))
+        distributed.share_start(comm, net, named_data_iters)
+
+    def _train_loop(self, net, training_data_iter, named_data_iters,
+                    sharing=None):
+        comm = self._comm
         progress = None
         if self._resume is not None:
             progress = self._apply_resume(net, named_data_iters)
@@ -133,21 +178,36 @@ class Trainer(Describable):
                 self.current_epoch_nr += 1
                 progress = {
                     'iter_state': _checkpoint_state_of(training_data_iter),
-                    'losses': [],
+                    'losses': [], 'batches': 0,
                     'scores': {s.__name__: [] for s in self.train_scorers}}
             self._epoch_progress = progress
             losses, scores = progress['losses'], progress['scores']
-            done = len(losses)   # batches of this epoch before a resume
-            for data in training_data_iter(handler=net.handler):
-                if done:
-                    done -= 1
-                    continue
+            # the iterator's batches this epoch consumed before a resume
+            skip = progress.get('batches', len(losses))
+            for data, share in distributed.batch_rounds(
+                    training_data_iter(handler=net.handler), comm, skip):
                 net.provide_external_data(data)
+                if sharing is not None:
+                    sharing[0].share = sharing[1].share = share
                 self.stepper.run()
-                losses.append(net.get_loss_values()['total_loss'])
-                for scorer in self.train_scorers:
-                    scores.setdefault(scorer.__name__, []).append(
-                        gather_scores_of_batch(net, scorer, data))
+                loss = net.get_loss_values()['total_loss']
+                if sharing is not None:   # the mean over the global batch
+                    total = np.array([share.weight * loss])
+                    comm.allreduce(total)
+                    loss = float(total[0])
+                losses.append(loss)
+                progress['batches'] = share.consumed
+                batch_scores = {
+                    scorer.__name__: gather_scores_of_batch(net, scorer,
+                                                            data)
+                    for scorer in self.train_scorers}
+                if batch_scores and sharing is not None:
+                    for theirs in comm.allgather(batch_scores):
+                        for name, pair in theirs.items():
+                            scores.setdefault(name, []).append(pair)
+                else:
+                    for name, pair in batch_scores.items():
+                        scores.setdefault(name, []).append(pair)
                 self.current_update_nr += 1
                 self._emit_hooks(net, 'update')
                 if self.should_stop:
@@ -183,14 +243,12 @@ class Trainer(Describable):
                                   self.logs)
                 except StopIteration as stop:
                     self.should_stop = True
-                    verbose = hook.run_verbosity if hook.run_verbosity \
-                        is not None else self.verbose
+                    verbose = self._prints(hook)
                     if verbose and stop.args:
                         print('{} >> {}'.format(name, stop.args[0]))
                     continue
                 if result:
-                    verbose = hook.run_verbosity if hook.run_verbosity \
-                        is not None else self.verbose
+                    verbose = self._prints(hook)
                     if verbose and timescale == 'epoch' and \
                             not printed_header:
                         self._print_header()
@@ -199,8 +257,18 @@ class Trainer(Describable):
             requested = self._round
         finally:
             self._round = None
+        if self._comm is not None and self._comm.size > 1:
+            # a hook that stopped the training on one rank stops all
+            self.should_stop = self._comm.any(self.should_stop)
         for filename in requested:
             self.save_checkpoint(filename)
+
+    def _prints(self, hook):
+        """Whether the result of ``hook`` is printed: its run_verbosity,
+        else the trainer's verbose; on rank 0 of a job only."""
+        verbose = hook.run_verbosity if hook.run_verbosity is not None \
+            else self.verbose
+        return bool(verbose) and distributed.is_writer()
 
     # -- checkpoints ----------------------------------------------------------
     def save_checkpoint(self, filename):
@@ -255,6 +323,7 @@ class Trainer(Describable):
             progress = self._epoch_progress
             position['epoch_progress'] = {
                 'losses': encode_values(progress['losses']),
+                'batches': progress.get('batches', len(progress['losses'])),
                 'scores': encode_values(progress['scores'])}
             iterator_states.pop('training_data_iter', None)
             if progress['iter_state'] is not None:
@@ -278,7 +347,9 @@ class Trainer(Describable):
                 'handler': get_random_state(handler_rnd) if isinstance(
                     handler_rnd, np.random.RandomState) else None,
                 'iterators': encode_values(iterator_states)}}
-        write_checkpoint(filename, net, entries, self.stepper.get_state())
+        if distributed.is_writer():   # rank 0 of a data-parallel job
+            write_checkpoint(filename, net, entries,
+                             self.stepper.get_state())
 
     def resume(self, filename, net):
         """Continue the training saved in the checkpoint ``filename``.
@@ -437,9 +508,11 @@ class Trainer(Describable):
         progress = resume['epoch_progress']
         if progress is None:
             return None
+        losses = decode_values(progress['losses'])
         return {'iter_state': decode_values(random['iterators']).get(
                     'training_data_iter'),
-                'losses': decode_values(progress['losses']),
+                'losses': losses,
+                'batches': int(progress.get('batches', len(losses))),
                 'scores': decode_values(progress['scores'])}
 
     def _print_header(self):
