@@ -59,6 +59,18 @@ class Result:
         return self
 
 
+def _needs_the_workspace():
+    """The jobs train networks of brainstorm-layers with the hooks of
+    brainstorm-hooks on the iterators of brainstorm-data."""
+    import importlib.util
+    missing = [name for name in ('brainstorm_layers', 'brainstorm_hooks',
+                                 'brainstorm_data')
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        missing_extra('the training jobs need {} (installed with the whole '
+                      'workspace)'.format(', '.join(missing)))
+
+
 def _env():
     env = dict(os.environ)
     for name in ('PMI_SIZE', 'PMI_RANK', 'OMPI_COMM_WORLD_SIZE',
@@ -68,6 +80,16 @@ def _env():
     env['OPENBLAS_NUM_THREADS'] = env['OMP_NUM_THREADS'] = '1'
     env['BRAINSTORM_NUM_THREADS'] = '1'
     return env
+
+
+@pytest.fixture
+def mpiexec():
+    """The path of mpiexec, for tests that start jobs of their own (they
+    need the whole workspace too)."""
+    _needs_the_workspace()
+    if MPIEXEC is None:
+        missing_extra(NO_MPIEXEC)
+    return MPIEXEC
 
 
 @pytest.fixture
@@ -90,6 +112,7 @@ def run_job(tmp_path):
             merged.update((per_rank or {}).get(rank, {}))
             commands.append((str(workdir), [sys.executable, str(JOB),
                                             json.dumps(merged)]))
+        _needs_the_workspace()
         if ranks > 1 and MPIEXEC is None:
             missing_extra(NO_MPIEXEC)
         if ranks == 1:

@@ -30,6 +30,7 @@ def test_lstm_layer_examples_with_the_kernels(example, dtype):
 @pytest.mark.parametrize('activation', ['tanh', 'linear', 'rel', 'sigmoid'])
 @pytest.mark.parametrize('layer', ['Lstm', 'ClockworkLstm'])
 def test_gradients_with_the_kernels(layer, activation):
+    pytest.importorskip('brainstorm_layers')
     check_layer_gradients(
         layer, {'size': 3, 'activation': activation}, {'default': (2,)},
         handler=DebugHandler(NumbaHandler(np.float64)), time_steps=4,

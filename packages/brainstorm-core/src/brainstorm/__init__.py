@@ -3,15 +3,16 @@
 ``import brainstorm as bs`` gives the manual's API: ``bs.Network``,
 ``bs.Trainer``, ``bs.layers``, ``bs.hooks``, ``bs.initializers``,
 ``bs.scorers``, ``bs.value_modifiers``, ``bs.training``, ``bs.tools``,
-``bs.data_iterators``, ``bs.handlers``, ``bs.global_rnd``, and shortcuts such
+``bs.data_iterators``, ``bs.handlers``, ``bs.global_rnd``,
+``bs.distributed`` (data-parallel jobs), and shortcuts such
 as ``bs.Minibatches`` or ``bs.Gaussian`` for classes that plugins provide.
 """
 import importlib.metadata as _metadata
 import importlib.util as _util
 
-from brainstorm import (data_iterators, describable, handlers, hooks,
-                        initializers, layers, scorers, tools, training,
-                        value_modifiers)
+from brainstorm import (data_iterators, describable, distributed, handlers,
+                        hooks, initializers, layers, scorers, tools,
+                        training, value_modifiers)
 from brainstorm.describable import (Describable, create_from_description,
                                     get_description)
 from brainstorm.fileio import FileFormatError, SaveError
@@ -28,7 +29,8 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - source tree
 
 __all__ = ['Network', 'Trainer', 'layers', 'hooks', 'initializers',
            'scorers', 'value_modifiers', 'training', 'tools',
-           'data_iterators', 'handlers', 'describable', 'global_rnd',
+           'data_iterators', 'handlers', 'describable', 'distributed',
+           'global_rnd',
            'Describable', 'get_description', 'create_from_description',
            'InitializationError', 'registry', 'SaveError',
            'FileFormatError']

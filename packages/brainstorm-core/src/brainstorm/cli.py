@@ -437,7 +437,8 @@ def train_network(network, data, stepper, epochs, batch_size, output,
     """
     comm = distributed.world()
     if comm.rank != 0:   # a data-parallel job: rank 0 prints and writes
-        verbose = progress = False
+        verbose = False   # (the same hooks on every rank: the progress
+        # bar shows itself on rank 0 only)
     getter_tr = _iterator(network, data['training'], batch_size, 'training')
     getter_va = _iterator(network, data['validation'], 100, 'validation')
     getter_te = _iterator(network, data['test'], 100, 'test',
