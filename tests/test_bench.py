@@ -114,3 +114,23 @@ def test_profile_step_accounts_for_the_step():
                  'rest (data, hooks, loop)'):
         assert name in parts, lines
     assert sum(parts.values()) == pytest.approx(step, rel=0.02, abs=0.05)
+
+
+def test_bench_mpi_prints_its_three_tables():
+    """bench/bench_mpi.py runs end to end (allreduce, 1 and 2 processes,
+    the scaling model) with the MPICH wheel's mpiexec."""
+    from brainstorm.testing.extras import missing_extra
+    if not pathlib.Path(sys.executable).with_name('mpiexec').exists():
+        missing_extra('no mpiexec beside {} (pip install mpich)'.format(
+            sys.executable))
+    result = subprocess.run(
+        [sys.executable, str(BENCH.parent / 'bench_mpi.py'), '--blocks', '1',
+         '--updates', '2', '--repeats', '2'],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert 'allreduce of float32 values over 2 ranks' in out
+    assert re.search(r'^mlp +\d+ +\d+ +[0-9.]+x +2395210 +NumbaHandler',
+                     out, re.M) or re.search(
+        r'^mlp +\d+ +\d+ +[0-9.]+x +2395210 +NumpyHandler', out, re.M)
+    assert re.search(r'^cnn +0\.47 +512 +100 ', out, re.M)
