@@ -8,6 +8,17 @@ handler uses are installed in ``sys.modules``:
   NaN), so reading uninitialised or foreign memory shows up as NaN, and
   every launch and copy checks that the guards are intact and that the
   pointers it gets lie in live allocations;
+* contexts are current per thread, on a stack, as in pycuda: ``push`` puts
+  a device's primary context on the calling thread's stack and the static
+  ``Context.pop`` takes whatever is on top (an error on an empty stack).
+  Memory belongs to the device whose context was current when it was
+  allocated, a module and a cuBLAS handle to the context current when they
+  were made; every launch, copy and ``sgemm`` needs a current context and
+  checks that what it uses belongs to it. A thread that ends with contexts
+  still on its stack is recorded in ``abandoned_stacks`` (pycuda aborts the
+  process there);
+* a device-to-device copy between overlapping ranges, undefined on a GPU,
+  copies chunk by chunk in the direction that spoils the result;
 * ``SourceModule`` compiles the handler's very CUDA sources with g++ and a
   small prelude that defines ``threadIdx``, ``blockIdx``, ``__syncthreads``,
   ``__shfl_down_sync`` and the few intrinsics the kernels use. A launch runs
@@ -48,6 +59,13 @@ FILL = 0xFF
 _LIVE = weakref.WeakSet()
 _LOCK = threading.Lock()
 
+DTOD_CHUNK = 4
+"""Bytes a device-to-device copy moves at a time between overlapping
+ranges."""
+
+abandoned_stacks = []
+"""A description of each thread that ended with contexts on its stack."""
+
 
 class EmulationError(AssertionError):
     """The handler used the emulated GPU wrongly (bad pointer, overwritten
@@ -63,6 +81,7 @@ class Allocation:
         if nbytes <= 0:
             raise EmulationError('allocation of {} bytes'.format(nbytes))
         self.nbytes = nbytes
+        self.context = current_context('cuMemAlloc')
         self._raw = ctypes.create_string_buffer(nbytes + 2 * GUARD)
         self._base = ctypes.addressof(self._raw)
         ctypes.memset(self._base, FILL, nbytes + 2 * GUARD)
@@ -94,18 +113,31 @@ def check_guards(what):
                     what, allocation.nbytes))
 
 
-def check_range(pointer, nbytes, what):
-    """Raise unless [pointer, pointer + nbytes) lies in one live
-    allocation."""
+def find_allocation(pointer, nbytes, what):
+    """The live allocation that holds [pointer, pointer + nbytes); raises
+    unless there is one."""
     pointer, nbytes = int(pointer), int(nbytes)
     with _LOCK:
         allocations = list(_LIVE)
     for allocation in allocations:
         if allocation.address <= pointer and \
                 pointer + nbytes <= allocation.address + allocation.nbytes:
-            return
+            return allocation
     raise EmulationError('{}: {} bytes at {:#x} are not inside one live '
                          'allocation'.format(what, nbytes, pointer))
+
+
+def check_range(pointer, nbytes, what):
+    """Raise unless [pointer, pointer + nbytes) lies in one live
+    allocation of the device whose context is current."""
+    allocation = find_allocation(pointer, nbytes, what)
+    context = current_context(what)
+    if allocation.context.device.ordinal != context.device.ordinal:
+        raise EmulationError(
+            '{}: memory of device {} used while the context of device {} is '
+            'current'.format(what, allocation.context.device.ordinal,
+                             context.device.ordinal))
+    return allocation
 
 
 # ---------------------------------------------------------------- gpuarray --
@@ -256,23 +288,68 @@ class CompileError(DriverError):
     pass
 
 
+class _ContextStack(list):
+    """The contexts current on one thread, the top last."""
+
+    def __del__(self):
+        if self:
+            abandoned_stacks.append('a thread ended with the context(s) of '
+                                    'device(s) {} current'.format(
+                                        [c.device.ordinal for c in self]))
+
+
+_THREAD = threading.local()
+
+
+def context_stack():
+    """The calling thread's stack of current contexts."""
+    stack = getattr(_THREAD, 'stack', None)
+    if stack is None:
+        stack = _THREAD.stack = _ContextStack()
+    return stack
+
+
+def current_context(what):
+    """The context current on the calling thread; raises if there is
+    none."""
+    stack = context_stack()
+    if not stack:
+        raise DriverError('{} failed: invalid device context (no context is '
+                          'current on this thread)'.format(what))
+    return stack[-1]
+
+
 class Context:
     def __init__(self, device):
         self.device = device
         self.pushed = 0
 
     def push(self):
+        context_stack().append(self)
         self.pushed += 1
 
-    def pop(self):
-        self.pushed -= 1
+    @staticmethod
+    def pop():
+        stack = context_stack()
+        if not stack:
+            raise DriverError('context::pop failed: invalid device context - '
+                              'cannot pop non-current context')
+        stack.pop().pushed -= 1
+
+    @staticmethod
+    def get_current():
+        stack = context_stack()
+        return stack[-1] if stack else None
 
     @staticmethod
     def synchronize():
-        pass
+        current_context('cuCtxSynchronize')
 
     def get_device(self):
         return self.device
+
+
+_PRIMARY = {}
 
 
 class Device:
@@ -286,7 +363,11 @@ class Device:
         return cls.devices
 
     def retain_primary_context(self):
-        return Context(self)
+        with _LOCK:
+            context = _PRIMARY.get(self.ordinal)
+            if context is None:
+                context = _PRIMARY[self.ordinal] = Context(self)
+            return context
 
     @staticmethod
     def compute_capability():
@@ -316,9 +397,19 @@ def memcpy_dtoh(dest, src):
 
 
 def memcpy_dtod(dest, src, size):
+    """cuMemcpyDtoD: on overlapping ranges, where the result is undefined,
+    chunks of DTOD_CHUNK bytes are copied in the order that overwrites
+    source bytes before they are read."""
+    dest, src, size = int(dest), int(src), int(size)
     check_range(src, size, 'memcpy_dtod (source)')
     check_range(dest, size, 'memcpy_dtod (destination)')
-    ctypes.memmove(int(dest), int(src), int(size))
+    if dest == src or abs(dest - src) >= size:
+        ctypes.memmove(dest, src, size)
+    else:
+        starts = range(0, size, DTOD_CHUNK)
+        for start in (starts if dest > src else reversed(starts)):
+            count = min(DTOD_CHUNK, size - start)
+            ctypes.memmove(dest + start, src + start, count)
     check_guards('memcpy_dtod')
 
 
@@ -566,7 +657,10 @@ def precompile(sources):
 class Function:
     """A kernel of an emulated module (pycuda's prepared-call interface)."""
 
-    def __init__(self, library, name, arg_format, threaded):
+    def __init__(self, library, name, arg_format, threaded, context=None,
+                 index_bits=64):
+        self.context = context
+        self.index_bits = index_bits
         self.name = name
         self.source_format = arg_format
         self.threaded = threaded
@@ -606,6 +700,15 @@ class Function:
         if self.threaded and (block[0] * block[1] * block[2]) % 32:
             raise EmulationError('{}: synchronising kernels need whole warps, '
                                  'got block {}'.format(self.name, block))
+        current = current_context('cuLaunchKernel ' + self.name)
+        if self.context is not None and current is not self.context:
+            raise EmulationError(
+                '{}: a kernel of the module loaded in the context of device '
+                '{} launched while the context of device {} is current '
+                '(CUDA_ERROR_INVALID_HANDLE)'.format(
+                    self.name, self.context.device.ordinal,
+                    current.device.ordinal))
+        limit = _index_limit()
         converted = []
         for position, (code, value) in enumerate(zip(self.arg_format, args)):
             if code == 'P':
@@ -614,11 +717,24 @@ class Function:
                                          'address, got {!r}'.format(
                                              self.name, position, value))
                 if value:
-                    check_range(value, 0, '{}: argument {}'.format(
-                        self.name, position))
+                    allocation = check_range(value, 0, '{}: argument '
+                                             '{}'.format(self.name, position))
+                    # the 32-bit variant may only see arrays below the limit
+                    reach = (allocation.address + allocation.nbytes -
+                             int(value)) // 4
+                    if self.index_bits == 32 and reach >= limit:
+                        raise EmulationError(
+                            '{}: the 32-bit variant launched on an array '
+                            'of {} elements (argument {}), at least {}'.format(
+                                self.name, reach, position, limit))
                 converted.append(ctypes.c_void_p(int(value)))
             else:
                 struct.pack(code, value)    # range and type, as pycuda packs
+                if code == 'q' and self.index_bits == 32 and value >= limit:
+                    raise EmulationError(
+                        '{}: the 32-bit variant launched with the size {} '
+                        '(argument {}), at least {}'.format(
+                            self.name, value, position, limit))
                 converted.append(value)
         self._launch(*grid, *block, *converted)
         self.launches += 1
@@ -631,6 +747,9 @@ class SourceModule:
                  include_dirs=None):
         if not no_extern_c:
             source = 'extern "C" {\n' + source + '\n}\n'
+        self.context = current_context('cuModuleLoadData')
+        bits = re.match(r'#define INDEX_BITS (\d+)\n', source)
+        self.index_bits = int(bits.group(1)) if bits else 64
         self._library, self._kernels = compile_source(source)
         self.functions = {}
 
@@ -639,19 +758,33 @@ class SourceModule:
             raise DriverError('cuModuleGetFunction failed: named symbol not '
                               'found ({})'.format(name))
         arg_format, threaded = self._kernels[name]
-        function = Function(self._library, name, arg_format, threaded)
+        function = Function(self._library, name, arg_format, threaded,
+                            self.context, self.index_bits)
         self.functions[name] = function
         return function
+
+
+def _index_limit():
+    """The size from which the handler must use the 64-bit variant."""
+    from brainstorm_cuda import sources
+    return getattr(sources, 'INDEX_LIMIT', 2 ** 31)
 
 
 # ------------------------------------------------------------------ tools --
 class DeviceMemoryPool:
     def __init__(self):
+        self.context = current_context('DeviceMemoryPool')
         self.allocations = 0
 
     def allocate(self, nbytes):
         self.allocations += 1
-        return Allocation(nbytes)
+        allocation = Allocation(nbytes)
+        if allocation.context is not self.context:
+            raise EmulationError('a memory pool of device {} allocated while '
+                                 'the context of device {} is current'.format(
+                                     self.context.device.ordinal,
+                                     allocation.context.device.ordinal))
+        return allocation
 
     def stop_holding(self):
         pass
@@ -695,7 +828,8 @@ _BLAS = _Blas()
 def cublas_create():
     handle = _BLAS.next
     _BLAS.next += 1
-    _BLAS.handles[handle] = {'pointer_mode': PointerMode.HOST}
+    _BLAS.handles[handle] = {'pointer_mode': PointerMode.HOST,
+                             'context': current_context('cublasCreate')}
     return handle
 
 
@@ -732,6 +866,13 @@ def cublas_sgemm(handle, transa, transb, m, n, k, alpha, a, lda, b, ldb,
     cuBLAS checks its arguments."""
     if handle not in _BLAS.handles:
         raise EmulationError('sgemm: unknown handle {}'.format(handle))
+    context = current_context('sgemm')
+    if _BLAS.handles[handle]['context'] is not context:
+        raise EmulationError(
+            'sgemm: the cuBLAS handle of device {} used while the context of '
+            'device {} is current'.format(
+                _BLAS.handles[handle]['context'].device.ordinal,
+                context.device.ordinal))
     if _BLAS.handles[handle]['pointer_mode'] != PointerMode.HOST:
         raise EmulationError('sgemm: alpha and beta are read as host '
                              'pointers only')
@@ -773,6 +914,8 @@ def cublas_sgemm(handle, transa, transb, m, n, k, alpha, a, lda, b, ldb,
 # ----------------------------------------------------------------- modules --
 def make_modules():
     """The stand-in modules, by their import names."""
+    with _LOCK:
+        _PRIMARY.clear()
     pycuda = types.ModuleType('pycuda')
     pycuda.VERSION = (2026, 1)
     pycuda.__path__ = []

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import brainstorm_cuda.backend as backend
-from brainstorm_cuda.sources import KERNEL_FILES, read_source
+from brainstorm_cuda.sources import INDEX_BITS, KERNEL_FILES, kernel_source
 
 GPU_REASON = ('needs an NVIDIA GPU with CUDA and brainstorm-cuda[gpu] '
               '(pycuda, nvmath-python)')
@@ -38,7 +38,8 @@ def emulated_gpu(monkeypatch):
     emulation = _load_emulation()
     if not emulation.compiler_available():
         pytest.skip('the CPU emulation of the GPU needs g++')
-    emulation.precompile([read_source(name) for name in KERNEL_FILES])
+    emulation.precompile([kernel_source(name, bits) for name in KERNEL_FILES
+                          for bits in INDEX_BITS])
     modules = emulation.installed(monkeypatch)
     monkeypatch.setattr(backend, 'find_nvcc', lambda: 'nvcc')
     yield emulation

@@ -337,12 +337,13 @@ def test_empty_arrays(cuda):
 # ----------------------------------------------- the emulation itself ----
 def test_the_suite_launches_every_kernel(emulated_gpu):
     h = PyCudaHandler()
-    for kernel in h._kernels.values():
+    kernels = h._state.kernels(32)
+    for kernel in kernels.values():
         kernel.launches = 0
     calls = emulated_gpu.blas_calls()
     for op in OPERATIONS:
         conformance.check_operation(h, op)
-    unused = sorted(name for name, kernel in h._kernels.items()
+    unused = sorted(name for name, kernel in kernels.items()
                     if kernel.launches == 0)
     assert unused == []
     assert emulated_gpu.blas_calls() > calls
@@ -352,13 +353,14 @@ def test_the_emulation_catches_writes_out_of_bounds(emulated_gpu):
     h = PyCudaHandler()
     small = h.zeros((10,))
     pointer = int(small.gpudata)
-    # two elements too many: they land in the guard bytes
-    with pytest.raises(emulated_gpu.EmulationError,
-                       match='kernel fill wrote outside an allocation'):
-        h._launch('fill', 12, pointer, 1.0, 12)
-    with pytest.raises(emulated_gpu.EmulationError,
-                       match='not inside one live allocation'):
-        h._launch('fill', 4, pointer + 10 ** 6, 1.0, 4)
+    with h._state.active:
+        # two elements too many: they land in the guard bytes
+        with pytest.raises(emulated_gpu.EmulationError,
+                           match='kernel fill wrote outside an allocation'):
+            h._launch('fill', 12, pointer, 1.0, 12)
+        with pytest.raises(emulated_gpu.EmulationError,
+                           match='not inside one live allocation'):
+            h._launch('fill', 4, pointer + 10 ** 6, 1.0, 4)
 
 
 def test_the_emulation_shows_uninitialised_memory_as_nan(emulated_gpu):

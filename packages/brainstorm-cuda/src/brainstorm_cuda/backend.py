@@ -9,7 +9,9 @@ created.
 
 One :class:`DeviceState` per device and process holds the primary context,
 a memory pool, a cuBLAS handle and the compiled kernels; every handler on
-that device shares it.
+that device shares it. The context is current only while a handler works
+(``with state.active``), so handlers on several devices and threads do not
+disturb each other.
 """
 import atexit
 import glob
@@ -18,7 +20,8 @@ import shutil
 import threading
 import types
 
-from brainstorm_cuda.sources import KERNEL_FILES, kernel_formats, read_source
+from brainstorm_cuda.sources import (KERNEL_FILES, kernel_formats,
+                                     kernel_source)
 
 __all__ = ['CudaUnavailableError', 'INSTALL_HINT', 'MIN_PYCUDA_VERSION',
            'load_gpu_modules', 'find_nvcc', 'device_state',
@@ -123,8 +126,8 @@ def _cuda_version_key(path):
 
 class DeviceState:
     """What all handlers on one device share: the device's primary context
-    (made current on the creating thread), a memory pool for temporaries, a
-    cuBLAS handle and the compiled, prepared kernels.
+    (current only inside ``with state.active``), a memory pool for
+    temporaries, a cuBLAS handle and the compiled, prepared kernels.
 
     Parameters
     ----------
@@ -161,29 +164,43 @@ class DeviceState:
                 'CUDA toolkit')
         self.gpu = gpu
         self.ordinal = ordinal
+        self.nvcc = nvcc
         self.device = driver.Device(ordinal)
         self.context = self.device.retain_primary_context()
-        self.context.push()
+        self.active = _Activation(self)
+        self._kernels = {}
         self._closed = False
         atexit.register(self.close)
         try:
-            self.pool = gpu.tools.DeviceMemoryPool()
-            cublas = gpu.cublas
-            self.blas = cublas.create()
-            cublas.set_pointer_mode(self.blas, cublas.PointerMode.HOST)
-            cublas.set_math_mode(self.blas, cublas.Math.DEFAULT_MATH)
-            self.kernels = self._compile(gpu, nvcc)
+            with self.active:
+                self.pool = gpu.tools.DeviceMemoryPool()
+                cublas = gpu.cublas
+                self.blas = cublas.create()
+                cublas.set_pointer_mode(self.blas, cublas.PointerMode.HOST)
+                cublas.set_math_mode(self.blas, cublas.Math.DEFAULT_MATH)
+                self.kernels(32)
         except BaseException:
             self.close()
             raise
 
+    def kernels(self, index_bits):
+        """The prepared kernels with ``index_bits``-bit index arithmetic
+        (32 or 64), compiled (in the state's context) on first use."""
+        kernels = self._kernels.get(index_bits)
+        if kernels is None:
+            with self.active:
+                kernels = self._kernels[index_bits] = self._compile(
+                    self.gpu, self.nvcc, index_bits)
+        return kernels
+
     @staticmethod
-    def _compile(gpu, nvcc):
+    def _compile(gpu, nvcc, index_bits):
         formats = kernel_formats()
         kernels = {}
         for filename in KERNEL_FILES:
-            module = gpu.compiler.SourceModule(read_source(filename),
-                                               nvcc=nvcc, no_extern_c=True)
+            module = gpu.compiler.SourceModule(
+                kernel_source(filename, index_bits), nvcc=nvcc,
+                no_extern_c=True)
             for name, (source_file, arg_format) in formats.items():
                 if source_file == filename:
                     kernels[name] = module.get_function(name).prepare(
@@ -191,21 +208,52 @@ class DeviceState:
         return kernels
 
     def close(self):
-        """Release the cuBLAS handle, the pool's memory and the context
-        (also called at exit)."""
+        """Release the cuBLAS handle and the pool's memory (also called at
+        exit, from any thread). The context is made current for that and
+        popped again, so only this state's own context is popped."""
         if self._closed:
             return
         self._closed = True
         atexit.unregister(self.close)
         blas = getattr(self, 'blas', None)
-        if blas is not None:
-            self.gpu.cublas.destroy(blas)
-            self.blas = None
         pool = getattr(self, 'pool', None)
-        if pool is not None:
-            pool.stop_holding()
-        self.context.pop()
+        if blas is not None or pool is not None:
+            with self.active:
+                if blas is not None:
+                    self.gpu.cublas.destroy(blas)
+                    self.blas = None
+                if pool is not None:
+                    pool.stop_holding()
+        self._kernels.clear()
         self.gpu.tools.clear_context_caches()
+
+
+class _Activation:
+    """``with state.active:`` makes the state's context current on the
+    calling thread and pops it again at the end; nested uses on one thread
+    push it once. Outside of them no context of the handler stays current,
+    so handlers on several devices do not disturb each other, and no
+    thread's context stack is left non-empty (pycuda aborts the process
+    when it finds one at exit)."""
+
+    def __init__(self, state):
+        self._context = state.context
+        self._pop = state.gpu.driver.Context.pop
+        self._depth = threading.local()
+
+    def __enter__(self):
+        depth = getattr(self._depth, 'value', 0)
+        if depth == 0:
+            self._context.push()
+        self._depth.value = depth + 1
+        return self
+
+    def __exit__(self, *exc_info):
+        depth = self._depth.value - 1
+        self._depth.value = depth
+        if depth == 0:
+            self._pop()
+        return False
 
 
 _STATES = {}

@@ -3,6 +3,7 @@
 Importing this module needs no GPU library: pycuda and nvmath-python are
 imported when a handler is created (:mod:`brainstorm_cuda.backend`).
 """
+import functools
 import os
 
 import numpy as np
@@ -13,6 +14,7 @@ from brainstorm_cuda.backend import device_state, load_gpu_modules
 from brainstorm_cuda.launch import (IM2COL_LIMIT, batch_chunks,
                                     gemm_arguments, launch_config, prod,
                                     row_launch_config, sum_chunk_size)
+from brainstorm_cuda.sources import index_bits
 
 __all__ = ['PyCudaHandler']
 
@@ -40,6 +42,23 @@ def _norm_axis(op, axis, ndim):
     return axis % ndim
 
 
+def _in_context(cls):
+    """Run every public method of the handler class with the handler's
+    device context current (pushed for the call, popped after it), so that
+    its memory, kernels and cuBLAS calls go to its own device whatever other
+    handlers did before, on whatever thread."""
+    for name, method in list(vars(cls).items()):
+        if name.startswith('_') or not callable(method):
+            continue
+
+        def wrapper(self, *args, _method=method, **kwargs):
+            with self._state.active:
+                return _method(self, *args, **kwargs)
+
+        setattr(cls, name, functools.wraps(method)(wrapper))
+    return cls
+
+
 def _as_int(op, name, value):
     if value > _INT_MAX:
         raise ValueError('{}: {} = {} is too large for the kernels (at most '
@@ -47,6 +66,7 @@ def _as_int(op, name, value):
     return int(value)
 
 
+@_in_context
 class PyCudaHandler(Handler):
     """Handler computing on an NVIDIA GPU with float32 device arrays.
 
@@ -75,10 +95,11 @@ class PyCudaHandler(Handler):
     Notes
     -----
     All handlers on one device share its primary context, a memory pool, a
-    cuBLAS handle and the compiled kernels. The context is made current on
-    the thread that creates the first handler; use the handler from that
-    thread. All work goes to the device's default stream, in order; results
-    reach the host with ``get_numpy_copy`` (which waits for them).
+    cuBLAS handle and the compiled kernels. Every method makes the context
+    current while it runs and pops it afterwards, so handlers on different
+    devices (and threads) can be mixed. All work goes to the device's
+    default stream, in order; results reach the host with
+    ``get_numpy_copy`` (which waits for them).
     """
 
     array_type = None
@@ -94,7 +115,6 @@ class PyCudaHandler(Handler):
         self.rnd = global_rnd.create_random_state(seed)
         self._gpu = gpu
         self._state = state
-        self._kernels = state.kernels
         self._cublas = gpu.cublas
         self._operations = (gpu.cublas.Operation.N, gpu.cublas.Operation.T)
         # host scalars for cuBLAS's alpha and beta (pointer mode HOST)
@@ -138,17 +158,26 @@ class PyCudaHandler(Handler):
             raise ValueError('{}: {} has shape {} but {} has shape {}'.format(
                 op, name, tuple(a.shape), ref_name, tuple(ref.shape)))
 
-    def _launch(self, name, n, *args):
-        """Run the grid-stride kernel ``name`` over ``n`` items."""
+    def _kernel(self, name, extent):
+        """The kernel ``name`` with 32-bit index arithmetic when the largest
+        array it touches has fewer than 2**31 elements (``extent``), else
+        with 64-bit arithmetic."""
+        return self._state.kernels(index_bits(extent))[name]
+
+    def _launch(self, name, n, *args, extent=0):
+        """Run the grid-stride kernel ``name`` over ``n`` items; ``extent``:
+        the most elements an array of the launch has, if more than ``n``."""
         if n > 0:
             grid, block = launch_config(n)
-            self._kernels[name].prepared_call(grid, block, *args)
+            self._kernel(name, max(n, extent)).prepared_call(grid, block,
+                                                             *args)
 
-    def _launch_rows(self, name, rows, *args):
+    def _launch_rows(self, name, rows, *args, extent=0):
         """Run the kernel ``name`` with one block per row."""
         if rows > 0:
             grid, block = row_launch_config(rows)
-            self._kernels[name].prepared_call(grid, block, *args)
+            self._kernel(name, max(rows, extent)).prepared_call(grid, block,
+                                                                *args)
 
     def _temp(self, count):
         """A float32 device array of ``count`` elements from the memory
@@ -180,11 +209,12 @@ class PyCudaHandler(Handler):
         chunks = -(-n // chunk)
         if chunks == 1:
             self._launch('sum_chunks', outputs, a_ptr, out_ptr, outer, n,
-                         inner, n, int(accumulate))
+                         inner, n, int(accumulate), extent=outputs * n)
             return
         partial = self._temp(chunks * outputs)
         self._launch('sum_chunks', chunks * outputs, a_ptr,
-                     int(partial.gpudata), outer, n, inner, chunk, 0)
+                     int(partial.gpudata), outer, n, inner, chunk, 0,
+                     extent=outputs * n)
         self._sum(int(partial.gpudata), out_ptr, 1, chunks, outputs,
                   accumulate)
 
@@ -299,9 +329,18 @@ class PyCudaHandler(Handler):
         self._same_size('copy_to', 'dest', dest, 'src', src)
         src_ptr = self._ptr('copy_to', 'src', src)
         dest_ptr = self._ptr('copy_to', 'dest', dest)
-        if src.size and src_ptr != dest_ptr:
-            self._gpu.driver.memcpy_dtod(dest_ptr, src_ptr,
-                                         src.size * _ITEMSIZE)
+        nbytes = src.size * _ITEMSIZE
+        if not nbytes or src_ptr == dest_ptr:
+            return
+        memcpy_dtod = self._gpu.driver.memcpy_dtod
+        if abs(dest_ptr - src_ptr) < nbytes:
+            # overlapping views of one array: a device-to-device copy's
+            # result is undefined there, so the values go through a
+            # temporary (memmove semantics)
+            temp = self._temp(src.size)
+            memcpy_dtod(int(temp.gpudata), src_ptr, nbytes)
+            src_ptr = int(temp.gpudata)
+        memcpy_dtod(dest_ptr, src_ptr, nbytes)
 
     def copy_to_if(self, src, dest, cond):
         self._elementwise('copy_to_if', 'copy_to_if', dest, ('src', src),
@@ -447,10 +486,10 @@ class PyCudaHandler(Handler):
                                  tuple(m.shape), tuple(v.shape),
                                  tuple(out.shape)))
         self._launch('index_m_by_v', rows,
-                      self._ptr('index_m_by_v', 'm', m),
-                      self._ptr('index_m_by_v', 'v', v),
-                      self._ptr('index_m_by_v', 'out', out), rows,
-                      _as_int('index_m_by_v', 'columns', cols))
+                     self._ptr('index_m_by_v', 'm', m),
+                     self._ptr('index_m_by_v', 'v', v),
+                     self._ptr('index_m_by_v', 'out', out), rows,
+                     _as_int('index_m_by_v', 'columns', cols), extent=m.size)
 
     def softmax_m(self, m, out):
         self._same_size('softmax_m', 'out', out, 'm', m)
@@ -461,7 +500,8 @@ class PyCudaHandler(Handler):
         self._launch_rows('softmax_rows', rows,
                           self._ptr('softmax_m', 'm', m),
                           self._ptr('softmax_m', 'out', out), rows,
-                          _as_int('softmax_m', 'columns', cols))
+                          _as_int('softmax_m', 'columns', cols),
+                          extent=m.size)
 
     # ----------------------------------------------------- reductions --
     def sum_t(self, a, axis, out):
@@ -593,7 +633,7 @@ class PyCudaHandler(Handler):
             cols_ptr = int(cols.gpudata)
             self._launch('im2col', m * k,
                          in_ptr + start * h * w * c * _ITEMSIZE, cols_ptr,
-                         m * k, *dims)
+                         m * k, *dims, extent=(stop - start) * h * w * c)
             self._gemm(op, cols_ptr, (m, k), False, w_ptr, (f, k), True,
                        out_ptr + start * ho * wo * f * _ITEMSIZE, (m, f),
                        1.0)
@@ -638,7 +678,7 @@ class PyCudaHandler(Handler):
             cols_ptr = int(cols.gpudata)
             self._launch('im2col', m * k,
                          in_ptr + start * h * w * c * _ITEMSIZE, cols_ptr,
-                         m * k, *dims)
+                         m * k, *dims, extent=(stop - start) * h * w * c)
             # weight_deltas (f, k) += d_out.T (f, m) @ cols (m, k)
             self._gemm(op, d_out_chunk, (m, f), True, cols_ptr, (m, k), False,
                        dw_ptr, (f, k), 1.0)
@@ -652,7 +692,7 @@ class PyCudaHandler(Handler):
             pixels = (stop - start) * h * w * c
             self._launch('col2im_add', pixels, cols_ptr,
                          d_in_ptr + start * h * w * c * _ITEMSIZE, pixels,
-                         *dims)
+                         *dims, extent=m * k)
 
     def _check_pool(self, op, inputs, outputs, **others):
         if inputs.shape[-1] != outputs.shape[-1]:
@@ -672,7 +712,8 @@ class PyCudaHandler(Handler):
         n = outputs.size
         self._launch('maxpool_forward', n, self._ptr(op, 'inputs', inputs),
                      self._ptr(op, 'outputs', outputs),
-                     self._ptr(op, 'argmax', argmax), n, *dims)
+                     self._ptr(op, 'argmax', argmax), n, *dims,
+                     extent=inputs.size)
 
     def maxpool2d_backward_batch(self, inputs, window, outputs, padding,
                                  stride, argmax, in_deltas, out_deltas):
@@ -684,7 +725,8 @@ class PyCudaHandler(Handler):
         n = in_deltas.size
         self._launch('maxpool_backward', n, self._ptr(op, 'argmax', argmax),
                      self._ptr(op, 'out_deltas', out_deltas),
-                     self._ptr(op, 'in_deltas', in_deltas), n, *dims)
+                     self._ptr(op, 'in_deltas', in_deltas), n, *dims,
+                     extent=out_deltas.size)
 
     def avgpool2d_forward_batch(self, inputs, window, outputs, padding,
                                 stride):
@@ -693,7 +735,8 @@ class PyCudaHandler(Handler):
         self._check_pool(op, inputs, outputs)
         n = outputs.size
         self._launch('avgpool_forward', n, self._ptr(op, 'inputs', inputs),
-                     self._ptr(op, 'outputs', outputs), n, *dims)
+                     self._ptr(op, 'outputs', outputs), n, *dims,
+                     extent=inputs.size)
 
     def avgpool2d_backward_batch(self, inputs, window, outputs, padding,
                                  stride, in_deltas, out_deltas):
@@ -705,4 +748,5 @@ class PyCudaHandler(Handler):
         n = in_deltas.size
         self._launch('avgpool_backward', n,
                      self._ptr(op, 'out_deltas', out_deltas),
-                     self._ptr(op, 'in_deltas', in_deltas), n, *dims)
+                     self._ptr(op, 'in_deltas', in_deltas), n, *dims,
+                     extent=out_deltas.size)

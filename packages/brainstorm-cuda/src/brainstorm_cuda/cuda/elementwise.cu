@@ -8,9 +8,7 @@
 // before it is written, by the same thread. Arguments come in the order
 // inputs, output(s), sizes.
 
-#define GRID_STRIDE_LOOP(i, n)                                              \
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;   \
-         i < (n); i += (long long)blockDim.x * gridDim.x)
+#include "index.cuh"
 
 extern "C" {
 
@@ -202,8 +200,8 @@ __global__ void add_mv(const float *m, const float *v, float *out,
                        long long n, int cols, int v_row_step, int v_col_step)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long r = i / cols;
-        long long c = i - r * cols;
+        index_t r = i / cols;
+        index_t c = i - r * cols;
         out[i] = m[i] + v[r * v_row_step + c * v_col_step];
     }
 }
@@ -213,8 +211,8 @@ __global__ void subtract_mv(const float *m, const float *v, float *out,
                             int v_col_step)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long r = i / cols;
-        long long c = i - r * cols;
+        index_t r = i / cols;
+        index_t c = i - r * cols;
         out[i] = m[i] - v[r * v_row_step + c * v_col_step];
     }
 }
@@ -223,8 +221,8 @@ __global__ void mult_mv(const float *m, const float *v, float *out,
                         long long n, int cols, int v_row_step, int v_col_step)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long r = i / cols;
-        long long c = i - r * cols;
+        index_t r = i / cols;
+        index_t c = i - r * cols;
         out[i] = m[i] * v[r * v_row_step + c * v_col_step];
     }
 }
@@ -234,8 +232,8 @@ __global__ void mult_add_mv(const float *m, const float *v, float *out,
                             int v_col_step)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long r = i / cols;
-        long long c = i - r * cols;
+        index_t r = i / cols;
+        index_t c = i - r * cols;
         out[i] = out[i] + m[i] * v[r * v_row_step + c * v_col_step];
     }
 }
@@ -245,8 +243,8 @@ __global__ void divide_mv(const float *m, const float *v, float *out,
                           int v_col_step)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long r = i / cols;
-        long long c = i - r * cols;
+        index_t r = i / cols;
+        index_t c = i - r * cols;
         out[i] = m[i] / v[r * v_row_step + c * v_col_step];
     }
 }
@@ -258,11 +256,11 @@ __global__ void divide_mv(const float *m, const float *v, float *out,
 __global__ void binarize_v(const float *v, float *out, long long n, int cols)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long r = i / cols;
-        long long c = i - r * cols;
+        index_t r = i / cols;
+        index_t c = i - r * cols;
         int index = (int)v[r];
         if (index < 0) index += cols;
-        out[i] = (index == c) ? 1.0f : 0.0f;
+        out[i] = (index >= 0 && (index_t)index == c) ? 1.0f : 0.0f;
     }
 }
 
@@ -284,10 +282,12 @@ __global__ void index_m_by_v(const float *m, const float *v, float *out,
 __global__ void broadcast_t(const float *a, float *out, long long n,
                             long long size, long long inner)
 {
+    const index_t step = (index_t)inner;
+    const index_t block = (index_t)size * step;
     GRID_STRIDE_LOOP(i, n) {
-        long long o = i / (size * inner);
-        long long k = i % inner;
-        out[i] = a[o * inner + k];
+        index_t o = i / block;
+        index_t k = i % step;
+        out[i] = a[o * step + k];
     }
 }
 
@@ -296,8 +296,8 @@ __global__ void merge_tt(const float *a, const float *b, float *out,
                          long long n, int na, int nb)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long r = i / (na + nb);
-        long long c = i - r * (na + nb);
+        index_t r = i / (na + nb);
+        index_t c = i - r * (na + nb);
         out[i] = c < na ? a[r * na + c] : b[r * nb + (c - na)];
     }
 }
@@ -308,8 +308,8 @@ __global__ void split_add_tt(const float *x, float *out_a, float *out_b,
                              long long n, int na, int nb)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long r = i / (na + nb);
-        long long c = i - r * (na + nb);
+        index_t r = i / (na + nb);
+        index_t c = i - r * (na + nb);
         if (c < na) {
             out_a[r * na + c] += x[i];
         } else {

@@ -9,9 +9,7 @@
 // output whose window holds that element sends back, so no two threads
 // write the same element and the result does not depend on scheduling.
 
-#define GRID_STRIDE_LOOP(i, n)                                              \
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;   \
-         i < (n); i += (long long)blockDim.x * gridDim.x)
+#include "index.cuh"
 
 extern "C" {
 
@@ -30,8 +28,8 @@ __device__ void window_range(int pos, int pad, int k, int s, int n_out,
 
 // Splits the flat index i of an (N, H, W, C) array in C order into its
 // pixel (*y, *x) and channel *c; returns the image index.
-__device__ long long split_nhwc(long long i, int H, int W, int C, int *y,
-                                int *x, int *c)
+__device__ index_t split_nhwc(index_t i, int H, int W, int C, int *y,
+                              int *x, int *c)
 {
     *c = (int)(i % C);
     i /= C;
@@ -57,7 +55,7 @@ __global__ void im2col(const float *images, float *cols, long long n, int H,
                        int sh, int sw)
 {
     GRID_STRIDE_LOOP(i, n) {
-        long long t = i;
+        index_t t = i;
         const int c = (int)(t % C);
         t /= C;
         const int b = (int)(t % kw);
@@ -67,7 +65,7 @@ __global__ void im2col(const float *images, float *cols, long long n, int H,
         const int xo = (int)(t % Wo);
         t /= Wo;
         const int yo = (int)(t % Ho);
-        const long long img = t / Ho;
+        const index_t img = t / Ho;
         const int y = yo * sh - pad + a;
         const int x = xo * sw - pad + b;
         cols[i] = (y >= 0 && y < H && x >= 0 && x < W)
@@ -84,7 +82,7 @@ __global__ void col2im_add(const float *cols, float *images, long long n,
 {
     GRID_STRIDE_LOOP(i, n) {
         int y, x, c;
-        const long long img = split_nhwc(i, H, W, C, &y, &x, &c);
+        const index_t img = split_nhwc(i, H, W, C, &y, &x, &c);
         int yo_first, yo_last, xo_first, xo_last;
         window_range(y, pad, kh, sh, Ho, &yo_first, &yo_last);
         window_range(x, pad, kw, sw, Wo, &xo_first, &xo_last);
@@ -93,7 +91,7 @@ __global__ void col2im_add(const float *cols, float *images, long long n,
             const int a = y + pad - yo * sh;      // kernel row that read y
             for (int xo = xo_first; xo <= xo_last; ++xo) {
                 const int b = x + pad - xo * sw;  // kernel column that read x
-                const long long row = (img * Ho + yo) * Wo + xo;
+                const index_t row = (img * Ho + yo) * Wo + xo;
                 total += cols[((row * kh + a) * kw + b) * C + c];
             }
         }
@@ -113,7 +111,7 @@ __global__ void maxpool_forward(const float *images, float *outputs,
 {
     GRID_STRIDE_LOOP(i, n) {
         int yo, xo, c;
-        const long long img = split_nhwc(i, Ho, Wo, C, &yo, &xo, &c);
+        const index_t img = split_nhwc(i, Ho, Wo, C, &yo, &xo, &c);
         const float *channel = images + img * H * W * C + c;
         const int y0 = yo * sh - pad;
         const int x0 = xo * sw - pad;
@@ -127,7 +125,7 @@ __global__ void maxpool_forward(const float *images, float *outputs,
                 const int x = x0 + b;
                 if (x < 0 || x >= W) continue;
                 const int pos = y * W + x;
-                const float v = channel[(long long)pos * C];
+                const float v = channel[(index_t)pos * C];
                 if (first_pos < 0) first_pos = pos;
                 if (v > best) {
                     best = v;
@@ -153,7 +151,7 @@ __global__ void maxpool_backward(const float *argmax, const float *out_deltas,
 {
     GRID_STRIDE_LOOP(i, n) {
         int y, x, c;
-        const long long img = split_nhwc(i, H, W, C, &y, &x, &c);
+        const index_t img = split_nhwc(i, H, W, C, &y, &x, &c);
         const int pos = y * W + x;
         int yo_first, yo_last, xo_first, xo_last;
         window_range(y, pad, kh, sh, Ho, &yo_first, &yo_last);
@@ -161,7 +159,7 @@ __global__ void maxpool_backward(const float *argmax, const float *out_deltas,
         float total = 0.0f;
         for (int yo = yo_first; yo <= yo_last; ++yo) {
             for (int xo = xo_first; xo <= xo_last; ++xo) {
-                const long long o = ((img * Ho + yo) * Wo + xo) * C + c;
+                const index_t o = ((img * Ho + yo) * Wo + xo) * C + c;
                 if ((int)argmax[o] == pos) total += out_deltas[o];
             }
         }
@@ -178,7 +176,7 @@ __global__ void avgpool_forward(const float *images, float *outputs,
 {
     GRID_STRIDE_LOOP(i, n) {
         int yo, xo, c;
-        const long long img = split_nhwc(i, Ho, Wo, C, &yo, &xo, &c);
+        const index_t img = split_nhwc(i, Ho, Wo, C, &yo, &xo, &c);
         const int y0 = yo * sh - pad;
         const int x0 = xo * sw - pad;
         const int y_lo = y0 > 0 ? y0 : 0;
@@ -205,7 +203,7 @@ __global__ void avgpool_backward(const float *out_deltas, float *in_deltas,
 {
     GRID_STRIDE_LOOP(i, n) {
         int y, x, c;
-        const long long img = split_nhwc(i, H, W, C, &y, &x, &c);
+        const index_t img = split_nhwc(i, H, W, C, &y, &x, &c);
         int yo_first, yo_last, xo_first, xo_last;
         window_range(y, pad, kh, sh, Ho, &yo_first, &yo_last);
         window_range(x, pad, kw, sw, Wo, &xo_first, &xo_last);
@@ -214,7 +212,7 @@ __global__ void avgpool_backward(const float *out_deltas, float *in_deltas,
             const int rows = inside_count(yo * sh - pad, kh, H);
             for (int xo = xo_first; xo <= xo_last; ++xo) {
                 const int count = rows * inside_count(xo * sw - pad, kw, W);
-                const long long o = ((img * Ho + yo) * Wo + xo) * C + c;
+                const index_t o = ((img * Ho + yo) * Wo + xo) * C + c;
                 total += out_deltas[o] / (float)count;
             }
         }

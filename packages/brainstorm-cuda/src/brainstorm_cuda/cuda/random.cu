@@ -8,9 +8,7 @@
 // block of counter g = i / 4, the counter being (low and high 32 bits of g,
 // 0, 0). brainstorm_cuda/philox.py computes the same numbers with numpy.
 
-#define GRID_STRIDE_LOOP(i, n)                                              \
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;   \
-         i < (n); i += (long long)blockDim.x * gridDim.x)
+#include "index.cuh"
 
 // multipliers and key increments (Weyl sequence) of Philox4x32
 #define PHILOX_M0 0xD2511F53u
@@ -70,13 +68,15 @@ __device__ void box_muller(unsigned int a, unsigned int b, float *z0,
 __global__ void probability_mask(float *mask, float probability, long long n,
                                  unsigned int k0, unsigned int k1)
 {
-    const long long groups = (n + 3) / 4;
+    const index_t groups = (index_t)((n + 3) / 4);
     GRID_STRIDE_LOOP(g, groups) {
-        unsigned int c[4] = {(unsigned int)g, (unsigned int)(g >> 32), 0u, 0u};
+        unsigned int c[4] = {(unsigned int)g,
+                             (unsigned int)((unsigned long long)g >> 32),
+                             0u, 0u};
         philox4x32_10(c, k0, k1);
         for (int lane = 0; lane < 4; ++lane) {
-            const long long i = 4 * g + lane;
-            if (i < n)
+            const index_t i = 4 * g + lane;
+            if (i < (index_t)n)
                 mask[i] = uniform_24(c[lane]) < probability ? 1.0f : 0.0f;
         }
     }
@@ -86,16 +86,18 @@ __global__ void probability_mask(float *mask, float probability, long long n,
 __global__ void gaussian(float *out, float mean, float std, long long n,
                          unsigned int k0, unsigned int k1)
 {
-    const long long groups = (n + 3) / 4;
+    const index_t groups = (index_t)((n + 3) / 4);
     GRID_STRIDE_LOOP(g, groups) {
-        unsigned int c[4] = {(unsigned int)g, (unsigned int)(g >> 32), 0u, 0u};
+        unsigned int c[4] = {(unsigned int)g,
+                             (unsigned int)((unsigned long long)g >> 32),
+                             0u, 0u};
         philox4x32_10(c, k0, k1);
         float z[4];
         box_muller(c[0], c[1], &z[0], &z[1]);
         box_muller(c[2], c[3], &z[2], &z[3]);
         for (int lane = 0; lane < 4; ++lane) {
-            const long long i = 4 * g + lane;
-            if (i < n) out[i] = mean + std * z[lane];
+            const index_t i = 4 * g + lane;
+            if (i < (index_t)n) out[i] = mean + std * z[lane];
         }
     }
 }

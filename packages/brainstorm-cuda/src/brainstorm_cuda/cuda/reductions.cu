@@ -2,9 +2,7 @@
 // check and the row-wise softmax. Arrays are dense float32 arrays in C
 // order.
 
-#define GRID_STRIDE_LOOP(i, n)                                              \
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;   \
-         i < (n); i += (long long)blockDim.x * gridDim.x)
+#include "index.cuh"
 
 #define FULL_WARP 0xffffffffu
 
@@ -20,18 +18,21 @@ __global__ void sum_chunks(const float *a, float *out, long long outer,
                            long long n, long long inner, long long chunk,
                            int accumulate)
 {
-    const long long m = outer * inner;
-    const long long chunks = (n + chunk - 1) / chunk;
+    const index_t len = (index_t)n;
+    const index_t step = (index_t)inner;
+    const index_t m = (index_t)outer * step;
+    const index_t width = (index_t)chunk;
+    const index_t chunks = (len + width - 1) / width;
     GRID_STRIDE_LOOP(i, chunks * m) {
-        long long c = i / m;
-        long long rest = i - c * m;
-        long long o = rest / inner;
-        long long k = rest - o * inner;
-        long long j = c * chunk;
-        long long stop = j + chunk < n ? j + chunk : n;
-        const float *p = a + (o * n + j) * inner + k;
+        index_t c = i / m;
+        index_t rest = i - c * m;
+        index_t o = rest / step;
+        index_t k = rest - o * step;
+        index_t j = c * width;
+        index_t stop = j + width < len ? j + width : len;
+        const float *p = a + (o * len + j) * step + k;
         float total = 0.0f;
-        for (; j < stop; ++j, p += inner) total += *p;
+        for (; j < stop; ++j, p += step) total += *p;
         out[i] = accumulate ? out[i] + total : total;
     }
 }
@@ -95,7 +96,7 @@ __global__ void softmax_rows(const float *m, float *out, long long rows,
                              int cols)
 {
     __shared__ float shared[32];
-    for (long long r = blockIdx.x; r < rows; r += gridDim.x) {
+    for (index_t r = blockIdx.x; r < (index_t)rows; r += gridDim.x) {
         const float *x = m + r * cols;
         float *y = out + r * cols;
         float row_max = __uint_as_float(0xff800000u);
