@@ -89,7 +89,7 @@ class Uniform(Initializer):
     low : float
         Lower bound (default 0.1).
     high : float, optional
-        Upper bound; if None the interval is [-|low|, |low|].
+        Upper bound; if None the interval is ``[-abs(low), abs(low)]``.
     """
 
     def __init__(self, low=0.1, high=None):

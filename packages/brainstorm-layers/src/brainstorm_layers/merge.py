@@ -70,8 +70,10 @@ class MergeLayerImpl(Layer):
 @construction_function(MergeLayerImpl)
 def Merge(name=None):
     """Concatenates its inputs ``inputs_1`` and ``inputs_2`` along the last
-    (feature) axis: shapes (T, B, ..., N1) and (T, B, ..., N2), equal in all
-    other axes, give (T, B, ..., N1 + N2)::
+    (feature) axis.
+
+    Shapes (T, B, ..., N1) and (T, B, ..., N2), equal in all other axes,
+    give (T, B, ..., N1 + N2). Wire the two inputs by name::
 
         a >> 'inputs_1' - merge
         b >> 'inputs_2' - merge

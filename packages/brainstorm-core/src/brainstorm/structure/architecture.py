@@ -1,6 +1,8 @@
 """Architectures (manual 9.3): the JSON-serialisable dict that describes a
 network's layers and their connections, and turning one into layer objects.
 
+For example::
+
     {'Input': {'@type': 'Input',
                '@outgoing_connections': {'default': ['Hid'],
                                          'targets': ['Out.targets']},
@@ -153,6 +155,31 @@ def _check_connected(architecture, incoming):
                 ', '.join(unconnected)))
 
 
+def _layer_implementations(architecture, registry):
+    """{@type: Layer implementation} of every layer type ``architecture``
+    names; a MissingPluginError names every type that is not available,
+    not only the first."""
+    from brainstorm.plugins import MissingPluginError
+    impls, errors = {}, []
+    for description in architecture.values():
+        layer_type = description['@type']
+        if layer_type in impls:
+            continue
+        try:
+            impls[layer_type] = registry.layer_impl(layer_type)
+        except MissingPluginError as err:
+            impls[layer_type] = None
+            errors.append(err)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise MissingPluginError(
+            'the architecture names {} layer types that are not available: '
+            '{}'.format(len(errors), '; '.join(str(e) for e in errors)),
+            name=errors[0].name)
+    return impls
+
+
 def instantiate_layers_from_architecture(architecture):
     """Create the layer objects of ``architecture``, in topological order.
 
@@ -175,10 +202,11 @@ def instantiate_layers_from_architecture(architecture):
     incoming = _parse_connections(architecture)
     _check_connected(architecture, incoming)
     order = _topological_order(architecture, incoming)
+    impls = _layer_implementations(architecture, registry)
     layers = OrderedDict()
     for name in order:
         description = architecture[name]
-        impl = registry.layer_impl(description['@type'])
+        impl = impls[description['@type']]
         kwargs = {k: v for k, v in description.items()
                   if not k.startswith('@')}
         in_shapes = OrderedDict()

@@ -27,7 +27,9 @@ CATEGORIES = ('inputs', 'outputs', 'parameters', 'internals', 'gradients',
 
 
 class BufferView:
-    """Named buffers, reachable as attributes, items or dotted paths::
+    """Named buffers, reachable as attributes, items or dotted paths.
+
+    For example::
 
         buffers.outputs.default
         net.buffer['Hid']['parameters']['W']

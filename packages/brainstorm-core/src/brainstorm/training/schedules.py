@@ -107,7 +107,9 @@ class Constant(Schedule):
 
 class Linear(Schedule):
     """Change linearly from an initial to a final value in ``num_steps``
-    steps, then stay at the final value::
+    steps, then stay at the final value.
+
+    The value after ``t`` steps is::
 
         v(t) = initial_value + (final_value - initial_value)
                                * min(t, num_steps) / num_steps
@@ -144,7 +146,9 @@ class Linear(Schedule):
 
 
 class Exponential(Schedule):
-    """Multiply by a constant factor every step, optionally within bounds::
+    """Multiply by a constant factor every step, optionally within bounds.
+
+    The value after ``t`` steps is::
 
         v(t) = clip(initial_value * factor ** t, minimum, maximum)
 
@@ -193,7 +197,9 @@ class Exponential(Schedule):
 
 
 class MultiStep(Schedule):
-    """Jump to given values at given steps::
+    """Jump to given values at given steps.
+
+    The value after ``t`` steps is::
 
         v(t) = initial_value               for t < steps[0]
         v(t) = values[i]                   for steps[i] <= t < steps[i + 1]
