@@ -5,7 +5,11 @@ Reads the HDF5 file that ``brainstorm prepare`` writes from ``enwik8.zip``
 (http://mattmahoney.net/dc/enwik8.zip)::
 
     brainstorm prepare hutter enwik8.zip -o Hutter.hdf5
-    python examples/hutter_lstm.py [--data Hutter.hdf5] [--epochs 10]
+    python examples/hutter_lstm.py [--data Hutter.hdf5] [--epochs 5]
+        [--updates 500] [--hidden 256] [--seed 42]
+
+Any other text works the same way (``brainstorm prepare hutter
+corpus.txt.gz -o Text.hdf5``: plain, gzip, bzip2, xz or zip).
 
 Without ``--data`` the file is ``Hutter.hdf5`` in ``$BRAINSTORM_DATA_DIR``
 (default ``../data``). It holds byte sequences as symbol indices shaped
@@ -18,6 +22,14 @@ predicts the next symbol at every step. The symbol indices become one-hot
 vectors one minibatch at a time (with the ``OneHot`` iterator where
 brainstorm-data provides it, with :class:`OneHotInputs` below otherwise),
 so the corpus never has to fit in memory as one-hot data.
+
+The defaults are sized for a CPU: an LSTM of 256 cells, epochs of 500
+updates (minibatches of 50 sequences taken from the start of the training
+data; ``--updates 0`` uses all of it) and the validation scores on the
+first 50 validation minibatches (``--valid-batches``). A run the size of
+the original (``--hidden 1000 --batch-size 100 --updates 0
+--valid-batches 0 --epochs 10``, every byte of enwik8 once per epoch) is
+work for a GPU.
 
 Training uses Adam with the LSTM's gradients clipped to [-1, 1], a progress
 bar, the validation loss and accuracy after every epoch, and saves the
@@ -179,22 +191,51 @@ def sample(network, alphabet, seed_symbols, length, rnd):
     return bytes(alphabet[np.array(drawn, dtype=np.int64)].tolist())
 
 
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError('expected a positive integer, got '
+                                         '{}'.format(value))
+    return value
+
+
+def non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError('expected an integer >= 0, got '
+                                         '{}'.format(value))
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data', metavar='FILE',
                         help='the HDF5 file written by `brainstorm prepare '
                              'hutter` (default: Hutter.hdf5 in '
                              '$BRAINSTORM_DATA_DIR, else ../data)')
-    parser.add_argument('--hidden', type=int, default=1000,
-                        help='number of LSTM cells (default: %(default)s)')
-    parser.add_argument('--batch-size', type=int, default=100,
+    parser.add_argument('--hidden', type=positive_int, default=256,
+                        help='number of LSTM cells (default: %(default)s, '
+                             'sized for a CPU; 1000 is a size for a GPU)')
+    parser.add_argument('--batch-size', type=positive_int, default=50,
                         help='sequences per minibatch (default: '
                              '%(default)s)')
-    parser.add_argument('--epochs', type=int, default=10,
+    parser.add_argument('--epochs', type=positive_int, default=5,
                         help='number of epochs (default: %(default)s)')
+    parser.add_argument('--updates', type=non_negative_int, default=500,
+                        help='updates (minibatches) per epoch, taken from '
+                             'the start of the training data; 0 for all of '
+                             'it (default: %(default)s, sized for a CPU)')
+    parser.add_argument('--valid-batches', type=non_negative_int, default=50,
+                        metavar='N',
+                        help='validation minibatches scored after every '
+                             'epoch, from the start of the validation data; '
+                             '0 for all (default: %(default)s)')
+    parser.add_argument('--seed', type=int, default=42,
+                        help='seed of bs.global_rnd (default: %(default)s)')
     parser.add_argument('--learning-rate', type=float, default=0.001,
                         help='Adam learning rate (default: %(default)s)')
-    parser.add_argument('--sample', type=int, default=500, metavar='N',
+    parser.add_argument('--sample', type=non_negative_int, default=500,
+                        metavar='N',
                         help='symbols the best network writes at the end '
                              '(default: %(default)s)')
     parser.add_argument('--output', default='hutter_lstm_best.hdf5',
@@ -209,7 +250,7 @@ def main(argv=None):
                                  v=SMOKE['batches']['validation'], **SMOKE))
     args = parser.parse_args(argv)
 
-    bs.global_rnd.set_seed(42)
+    bs.global_rnd.set_seed(args.seed)
 
     data_file = args.data or default_data_file()
     ds = open_data(data_file)
@@ -222,6 +263,13 @@ def main(argv=None):
         args.hidden, args.batch_size, args.epochs, args.sample)
     splits = {name: (ds[name]['default'], ds[name]['targets'])
               for name in ('training', 'validation')}
+    # h5py reads only the slices asked for
+    for name, batches in (('training', args.updates),
+                          ('validation', args.valid_batches)):
+        if batches:
+            x, y = splits[name]
+            splits[name] = (x[:, :batches * batch_size],
+                            y[:, :batches * batch_size])
     if args.smoke:
         hidden, batch_size, epochs, sample_size = (
             SMOKE['hidden'], SMOKE['batch_size'], 1, SMOKE['sample'])

@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import pickle
+import re
 import struct
 import subprocess
 import sys
@@ -63,7 +64,8 @@ def run(argv, capsys):
 # -- help and usage errors ----------------------------------------------------
 @pytest.mark.parametrize('argv', [
     ['--help'], ['train', '--help'], ['info', '--help'],
-    ['evaluate', '--help'], ['plugins', '--help'], ['prepare', '--help']])
+    ['evaluate', '--help'], ['plugins', '--help'], ['prepare', '--help'],
+    ['plot', '--help']])
 def test_help_of_every_command(argv, capsys):
     code, out, err = run(argv, capsys)
     assert code == 0 and err == ''
@@ -125,7 +127,7 @@ def test_train_an_architecture_on_a_data_file(files, trained, capsys):
     assert code == 0, err
     assert 'Data: {}'.format(files['data']) in out
     # validation accuracy before training (epoch 0) and after epoch 1
-    assert out.count('Accuracy:') == 2
+    assert len(re.findall(r'^ +[01] .* 0\.\d{4} ', out, re.M)) == 2
     assert 'Best validation accuracy:' in out
     accuracy = float(out.split('Test accuracy of the best network ({}): '
                                .format(output))[1].split()[0])
@@ -157,6 +159,122 @@ def test_train_with_another_handler(files, tmp_path, capsys):
                           '--handler', 'DebugHandler', '-o', output], capsys)
     assert code == 0, err
     assert os.path.exists(output)
+
+
+ROW = re.compile(r'^ +(\d+) +(-|\d+\.\d{4}) +(\d+\.\d{4}) +(\d+\.\d{4}) '
+                 r'+(-|\d+\.\d{2})( +saved)?$', re.M)
+
+
+def test_train_echoes_its_settings_and_a_line_per_epoch(files, tmp_path,
+                                                        capsys):
+    from brainstorm_hooks.logs import load_logs
+    output, logs = str(tmp_path / 'best.hdf5'), str(tmp_path / 'logs.h5')
+    code, out, err = run(['train', '--spec', 'F8', '--data', files['data'],
+                          '--epochs', '3', '--batch-size', '20',
+                          '--learning-rate', '0.5', '--momentum', '0.8',
+                          '--no-progress', '-o', output, '--logs', logs],
+                         capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:3] == [
+        'Data: {}'.format(files['data']),
+        'Split: 300 training, 100 validation, 100 test examples (the '
+        'splits stored in the file under normalized_split/)',
+        "Network: --spec 'F8', 5 layers, 610 parameters"]
+    assert "  FullyConnected     FullyConnected(activation='rel', size=8): " \
+        '520 parameters' in lines
+    assert 'Stepper: MomentumStepper(learning_rate=0.5, momentum=0.8, '\
+        'scale_learning_rate=True); effective step size (1 - momentum) x '\
+        'learning_rate = (1 - 0.8) x 0.5 = 0.1' in lines
+    assert 'Training: 3 epochs of 15 updates (batches of 20); after every '\
+        'epoch the network of highest validation accuracy is saved to {}, '\
+        'the logs to {} (brainstorm plot {} draws them)'.format(
+            output, logs, logs) in lines
+    header = lines.index('epoch  training loss  validation loss  '
+                         'validation Accuracy    time (s)')
+    rows = ROW.findall(out)
+    assert [int(r[0]) for r in rows] == [0, 1, 2, 3]
+    assert out.index(lines[header]) < out.index(rows[0][2])
+    # the logs hold what the table shows, with 4 decimals
+    saved = load_logs(logs)
+    assert [float(r[1]) for r in rows[1:]] == pytest.approx(
+        saved['rolling_training']['total_loss'], abs=6e-5)
+    assert [float(r[2]) for r in rows] == pytest.approx(
+        saved['validation']['total_loss'], abs=6e-5)
+    assert [float(r[3]) for r in rows] == pytest.approx(
+        saved['validation']['Accuracy'], abs=6e-5)
+    assert rows[0][1] == '-' and rows[0][4] == '-'
+    assert all(float(r[4]) >= 0 for r in rows[1:])
+    best = int(out.split('Best validation accuracy: ')[1].split(
+        '(epoch ')[1].split(')')[0])
+    assert rows[best][5].strip() == 'saved'
+    assert re.search(r'Best validation accuracy: \d\.\d{4} \(epoch', out)
+
+
+def test_the_embedded_digits_say_how_they_are_split(tmp_path, monkeypatch,
+                                                    capsys):
+    monkeypatch.setenv('BRAINSTORM_DATA_DIR', str(tmp_path / 'nothing'))
+    cli.load_default_data()
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "Split: 1,297 training, 250 validation, 250 test examples (the fixed "
+        "split of brainstorm-data's load_digits(): its 1797 images shuffled "
+        '(stratified by class, seed 0), then cut in three)')
+
+
+def test_help_explains_the_momentum_step_size(capsys):
+    code, out, _ = run(['train', '--help'], capsys)
+    assert code == 0
+    text = ' '.join(out.split())
+    assert 'each step adds (1 - momentum) x learning_rate x the gradient' \
+        in text
+    assert '0.5 with momentum 0.9 is a step size of 0.05' in text
+    assert '--logs FILE' in out
+
+
+def test_plot_draws_the_curves_of_train_logs(files, tmp_path, capsys):
+    from brainstorm.testing.extras import import_extra
+    import_extra('matplotlib', 'pip install brainstorm-hooks[plot]')
+    image_module = import_extra('PIL.Image', 'pip install pillow')
+    logs = str(tmp_path / 'logs.h5')
+    code, out, err = run(['train', '--spec', 'F8', '--data', files['data'],
+                          '--epochs', '2', '--no-progress', '-o',
+                          str(tmp_path / 'best.hdf5'), '--logs', logs],
+                         capsys)
+    assert code == 0, err
+    png = tmp_path / 'curves.png'
+    code, out, err = run(['plot', logs, '-o', str(png)], capsys)
+    assert code == 0, err
+    assert out == 'Wrote {}: loss (training, validation); Accuracy ' \
+        '(validation)\n'.format(png)
+    assert png.stat().st_size > 10_000
+    image = image_module.open(str(png))
+    assert image.format == 'PNG' and image.size == (960, 390)
+    assert len(image.convert('RGB').getcolors(maxcolors=2 ** 24)) > 50
+    # without -o: beside the logs, named after them
+    code, out, err = run(['plot', logs], capsys)
+    assert code == 0, err
+    assert (tmp_path / 'logs.png').stat().st_size > 10_000
+
+
+def test_plot_errors(files, tmp_path, capsys, monkeypatch):
+    code, out, err = run(['plot', str(tmp_path / 'none.h5')], capsys)
+    assert (code, out) == (1, '')
+    assert err == 'brainstorm plot: error: no such logs file: {} ' \
+        '(brainstorm train --logs FILE writes one)\n'.format(
+            tmp_path / 'none.h5')
+    code, out, err = run(['plot', files['data']], capsys)
+    assert code == 1
+    assert err.startswith('brainstorm plot: error: {}'.format(files['data']))
+    assert 'logs' in err
+    from brainstorm_hooks.logs import save_logs
+    logs = str(tmp_path / 'logs.h5')
+    save_logs(logs, {'rolling_training': {'total_loss': [0.5, 0.4]}})
+    monkeypatch.setitem(sys.modules, 'matplotlib', None)   # not installed
+    code, out, err = run(['plot', logs], capsys)
+    assert code == 1
+    assert err == ('brainstorm plot: error: plotting the training curves '
+                   'needs matplotlib, which is not installed: pip install '
+                   'brainstorm-hooks[plot]\n')
 
 
 def test_train_says_which_handler_runs(files, tmp_path, capsys):

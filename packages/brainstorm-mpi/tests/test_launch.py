@@ -3,6 +3,7 @@
 mpiexec."""
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -86,8 +87,10 @@ def test_brainstorm_train_on_two_ranks(tmp_path, mpiexec):
         env=_job_env(), capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert out.count('-------------------- epoch   1 -------------------- '
-                     'update 65') == 1
+    assert out.count('Training: 1 epoch of 65 updates (batches of 10 on '
+                     'each of 2 processes)') == 1
+    assert out.count('epoch  training loss  validation loss') == 1
+    assert len(re.findall(r'^ +1 +\d+\.\d{4} ', out, re.M)) == 1
     assert out.count('Best validation accuracy:') == 1
     assert out.count('Test accuracy of the best network (best.hdf5):') == 1
     assert result.stderr.count('Handler: ') == 1

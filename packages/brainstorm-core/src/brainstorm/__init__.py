@@ -10,6 +10,31 @@ as ``bs.Minibatches`` or ``bs.Gaussian`` for classes that plugins provide.
 import importlib.metadata as _metadata
 import importlib.util as _util
 
+
+def _refuse_the_2015_distribution():
+    """Raise ImportError when the distribution named ``brainstorm`` is
+    installed: an unrelated project of 2015 (version 0.5.x on the package
+    index) that installs the same import name, so that its files and
+    brainstorm-core's overwrite each other. One look-up of installed
+    metadata (about a millisecond)."""
+    try:
+        other = _metadata.distribution('brainstorm')
+    except _metadata.PackageNotFoundError:
+        return
+    raise ImportError(
+        "cannot import brainstorm: the distribution 'brainstorm' {} (in {}) "
+        'is installed in this environment. It is an unrelated project of '
+        '2015 that installs the same import name as brainstorm-core, whose '
+        'files it overwrites or shadows. Remove it with `pip uninstall '
+        'brainstorm`, then reinstall brainstorm-core (`pip install '
+        '--force-reinstall packages/brainstorm-core` from the root of this '
+        'repository, or `pip install --force-reinstall brainstorm-core`), '
+        'since uninstalling may remove files the two share.'.format(
+            other.version, other.locate_file('')), name='brainstorm')
+
+
+_refuse_the_2015_distribution()
+
 from brainstorm import (data_iterators, describable, distributed, handlers,
                         hooks, initializers, layers, scorers, tools,
                         training, value_modifiers)

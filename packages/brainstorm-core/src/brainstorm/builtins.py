@@ -37,3 +37,11 @@ def brainstorm_describables():
                                                Linear, MultiStep, StepDecay)
     from brainstorm.training.trainer import Trainer
     return [Trainer, Constant, Linear, Exponential, MultiStep, StepDecay]
+
+
+@hookimpl
+def brainstorm_spec_letters():
+    """The letters of the manual's spec strings (F, R, L, B, D, C, P); the
+    layers they name come from brainstorm-layers."""
+    from brainstorm.tools.spec import builtin_letters
+    return builtin_letters()

@@ -8,6 +8,7 @@ installed plugins and prepare datasets.
     brainstorm evaluate NETWORK.hdf5 DATA.hdf5
     brainstorm plugins
     brainstorm prepare {mnist,cifar10,cifar100,hutter} PATH... -o FILE.hdf5
+    brainstorm plot LOGS.h5 [-o curves.png]
 
 ``brainstorm train`` without arguments runs the main job, the manual's
 mnist_pi network (:func:`run_mnist_pi`, also used by
@@ -28,6 +29,7 @@ import inspect
 import json
 import os
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -93,12 +95,39 @@ def load_default_data(verbose=True):
     if os.path.exists(data_file):
         if verbose:
             print('Data: {}'.format(data_file))
-        return read_data_file(data_file, in_memory=True), dict(HDF5_DEFAULTS)
+        data = read_data_file(data_file, in_memory=True)
+        if verbose:
+            print(split_summary(data, 'the splits stored in the file'))
+        return data, dict(HDF5_DEFAULTS)
     if verbose:
         print('Data: the UCI handwritten digits embedded in brainstorm-data '
               '(set BRAINSTORM_DATA_DIR to a folder with MNIST.hdf5 to use '
               'MNIST)')
-    return load_digits_data(), dict(DIGITS_DEFAULTS)
+    data = load_digits_data()
+    if verbose:
+        print(split_summary(data, "the fixed split of brainstorm-data's "
+                                  'load_digits(): its 1797 images shuffled '
+                                  '(stratified by class, seed 0), then cut '
+                                  'in three'))
+    return data, dict(DIGITS_DEFAULTS)
+
+
+def split_summary(data, origin):
+    """One line saying how many examples (sequences) each split of
+    ``data`` holds and where the split comes from (``origin``)."""
+    parts, lengths = [], set()
+    for split in SPLIT_NAMES:
+        items = data.get(split, {})
+        first = items.get('default', next(iter(items.values()), None))
+        if first is None or len(first.shape) < 2:
+            continue
+        parts.append('{:,} {}'.format(int(first.shape[1]), split))
+        lengths.add(int(first.shape[0]))
+    what = 'examples' if lengths == {1} else 'sequences'
+    if len(lengths) == 1 and lengths != {1}:
+        what = 'sequences of {} steps'.format(lengths.pop())
+    return 'Split: {} {} ({})'.format(', '.join(parts) or 'no data', what,
+                                      origin)
 
 
 def read_data_file(filename, group=GROUP, in_memory=False,
@@ -326,7 +355,7 @@ def _check_targets(network, data):
 
 
 # -- networks -----------------------------------------------------------------
-def mnist_pi_network(in_shape, num_classes=10):
+def mnist_pi_network(in_shape, num_classes=10, hidden=1200):
     """The manual's mnist_pi network, initialised: input dropout 0.2, two
     FullyConnected layers of 1200 rectified units with dropout 0.5, a
     softmax output whose weights are constrained to an L2 norm of 1.
@@ -337,15 +366,17 @@ def mnist_pi_network(in_shape, num_classes=10):
         Feature shape of the input data.
     num_classes : int
         Number of classes.
+    hidden : int
+        Units of each hidden layer (the manual's 1200).
     """
     inp, fc = bs.tools.get_in_out_layers('classification', in_shape,
                                          num_classes, projection_name='FC')
     network = bs.Network.from_layer(
         inp >>
         bs.layers.Dropout(drop_prob=0.2) >>
-        bs.layers.FullyConnected(1200, name='Hid1', activation='rel') >>
+        bs.layers.FullyConnected(hidden, name='Hid1', activation='rel') >>
         bs.layers.Dropout(drop_prob=0.5) >>
-        bs.layers.FullyConnected(1200, name='Hid2', activation='rel') >>
+        bs.layers.FullyConnected(hidden, name='Hid2', activation='rel') >>
         bs.layers.Dropout(drop_prob=0.5) >>
         fc
     )
@@ -386,7 +417,8 @@ def _scorer(name):
 
 
 def train_network(network, data, stepper, epochs, batch_size, output,
-                  scorers=('Accuracy',), progress=True, verbose=True):
+                  scorers=('Accuracy',), progress=True, verbose=True,
+                  logs=None, network_name=None):
     """Train ``network`` with a progress bar and the validation scores after
     every epoch, save the best network to ``output``, and score that saved
     network on the test data (if there is any).
@@ -418,7 +450,16 @@ def train_network(network, data, stepper, epochs, batch_size, output,
     progress : bool
         Show a progress bar (on terminals).
     verbose : bool
-        Print the logs of every epoch and the results.
+        Print the settings (network, stepper and its effective step size,
+        epochs), a line per epoch (the training loss, averaged over the
+        epoch's minibatches, the validation loss and scores, the wall time
+        of the epoch) and the results.
+    logs : str, optional
+        HDF5 file the trainer logs are saved to after every epoch (the
+        ``SaveLogs`` hook of brainstorm-hooks; ``brainstorm plot`` draws
+        them).
+    network_name : str, optional
+        What the network is, for the settings (e.g. ``'mnist_pi'``).
 
     Returns
     -------
@@ -454,21 +495,44 @@ def train_network(network, data, stepper, epochs, batch_size, output,
     trainer = bs.Trainer(stepper, verbose=verbose)
     if progress:
         trainer.add_hook(bs.hooks.ProgressBar())
+    # the validation scores and the saves are printed by the table of
+    # epochs (_EpochTable), one line per epoch
     trainer.add_hook(bs.hooks.MonitorScores('valid_getter', score_list,
-                                            name='validation'))
+                                            name='validation',
+                                            verbose=False))
     divergence = bs.hooks.StopOnNan(['validation.total_loss'])
     trainer.add_hook(divergence)
     saver = bs.hooks.SaveBestNetwork(best_log, filename=output,
                                      name='best weights',
-                                     criterion=criterion)
+                                     criterion=criterion, verbose=False)
     trainer.add_hook(_TrainedAndFinite(saver, divergence))
+    trainer.add_hook(_EpochTable(saver))
     trainer.add_hook(bs.hooks.StopAfterEpoch(epochs))
-    if verbose:
-        print('Handler: {!r}'.format(network.handler), file=sys.stderr)
-    trainer.train(network, getter_tr, valid_getter=getter_va)
-
+    if logs is not None:   # last: it saves what the others logged
+        trainer.add_hook(bs.hooks.SaveLogs(logs, name='logs',
+                                           verbose=False))
     key = best_log.split('.', 1)[1]
     what = 'accuracy' if key == 'Accuracy' else key
+    if verbose:
+        print('Handler: {!r}'.format(network.handler), file=sys.stderr)
+        print(network_summary(network, network_name))
+        print('Stepper: {}'.format(describe_stepper(stepper)))
+        # a data-parallel job: each update takes a batch on every rank
+        updates = -(-getter_tr.length // comm.size) if getter_tr.length \
+            else '?'
+        print('Training: {} epoch{} of {} update{} (batches of {}{}); after '
+              'every epoch the network of highest validation {} is saved '
+              'to {}{}'.format(
+                  epochs, '' if epochs == 1 else 's', updates,
+                  '' if updates == 1 else 's', batch_size,
+                  ' on each of {} processes'.format(comm.size)
+                  if comm.size > 1 else '',
+                  what if criterion == 'max' else what + ' (lowest)',
+                  output, '' if logs is None else
+                  ', the logs to {} (brainstorm plot {} draws them)'.format(
+                      logs, logs)))
+    trainer.train(network, getter_tr, valid_getter=getter_va)
+
     if saver.best_value is None:
         stale = ' ({} is left from an earlier run)'.format(output) \
             if os.path.exists(output) else ''
@@ -479,7 +543,7 @@ def train_network(network, data, stepper, epochs, batch_size, output,
                            'never a number'.format(stale, what))
     if verbose:
         print('Best validation {}: {} (epoch {})'.format(
-            what, saver.best_value, saver.best_epoch))
+            what, _number(saver.best_value), saver.best_epoch))
     result = None
     if getter_te is not None:
         if comm.size > 1:   # the file is rank 0's; the others may not see it
@@ -522,8 +586,118 @@ class _TrainedAndFinite(Hook):
             return self.hook(epoch_nr, update_nr, net, stepper, logs)
 
 
+def _number(value):
+    """A logged value with a fixed number of decimals."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if value != value or value in (float('inf'), float('-inf')):
+        return str(value)
+    return '{:.4e}'.format(value) if abs(value) >= 1e6 else \
+        '{:.4f}'.format(value)
+
+
+class _EpochTable(Hook):
+    """Prints a line per epoch: the training loss (the mean over the
+    epoch's minibatches), the validation loss and scores, the wall time of
+    the epoch (training and validation), and whether the network was saved
+    as the best one (``saver`` is the SaveBestNetwork)."""
+
+    def __init__(self, saver):
+        super().__init__('epochs')
+        self.saver = saver
+        self._columns = self._last = None
+
+    def start(self, net, stepper, verbose, named_data_iters):
+        super().start(net, stepper, verbose, named_data_iters)
+        self._last = time.perf_counter()
+
+    def __call__(self, epoch_nr, update_nr, net, stepper, logs):
+        now, last = time.perf_counter(), self._last
+        self._last = now
+        if not self.run_verbosity or not distributed.is_writer():
+            return
+        validation = dict(_flat_last(logs.get('validation', {})))
+        training = logs.get('rolling_training', {}).get('total_loss', [])
+        if self._columns is None:
+            self._columns = ['total_loss'] + [k for k in validation
+                                              if k != 'total_loss']
+            titles = ['epoch', 'training loss'] + [
+                'validation loss' if k == 'total_loss' else 'validation ' + k
+                for k in self._columns] + ['time (s)']
+            self._widths = [max(len(t), 10) for t in titles]
+            self._widths[0] = 5
+            print('  '.join(t.rjust(w) for t, w in zip(titles,
+                                                        self._widths)))
+        cells = [str(epoch_nr),
+                 _number(training[-1]) if epoch_nr > 0 and training
+                 else '-']
+        cells += [_number(validation[k]) if k in validation else '-'
+                  for k in self._columns]
+        cells.append('{:.2f}'.format(now - last) if epoch_nr > 0 else '-')
+        line = '  '.join(c.rjust(w) for c, w in zip(cells, self._widths))
+        if epoch_nr > 0 and self.saver.best_epoch == epoch_nr:
+            line += '  saved'
+        print(line)
+
+
+def _flat_last(node, prefix=''):
+    """(dotted name, last value) of every entry of a hook's logs."""
+    for key, value in node.items():
+        if isinstance(value, dict):
+            yield from _flat_last(value, prefix + key + '.')
+        elif value:
+            yield prefix + key, value[-1]
+
+
+def network_summary(network, name=None):
+    """The network for the settings of ``brainstorm train``: its name, its
+    size, and a line per layer (type, arguments, parameters)."""
+    total = network.buffer_manager.num_parameters
+    lines = ['Network: {}{} layers, {:,} parameters'.format(
+        name + ', ' if name else '', len(network.layers), total)]
+    width = max(len(n) for n in network.layers)
+    for layer_name, layer in network.layers.items():
+        arguments = ', '.join(
+            '{}={!r}'.format(k, tuple(v) if isinstance(v, list) else v)
+            for k, v in sorted(layer.kwargs.items())) \
+            if layer.get_layer_type() != 'Input' else ''
+        count = sum(int(np.prod(s.shape))
+                    for s in layer.parameter_shapes.values()) \
+            if layer.parameter_shapes else 0
+        lines.append('  {}  {}{}{}'.format(
+            layer_name.ljust(width), layer.get_layer_type(),
+            '({})'.format(arguments) if arguments else '',
+            ': {:,} parameters'.format(count) if count else ''))
+    return '\n'.join(lines)
+
+
+def describe_stepper(stepper):
+    """The stepper with its settings and, for the momentum steppers, the
+    step size they really use: with ``scale_learning_rate`` (the default)
+    the gradient is scaled by (1 - momentum) x learning_rate."""
+    names = [n for n in ('learning_rate', 'momentum', 'scale_learning_rate',
+                         'decay', 'beta1', 'beta2', 'epsilon')
+             if hasattr(stepper, n)]
+    text = '{}({})'.format(type(stepper).__name__, ', '.join(
+        '{}={}'.format(n, getattr(stepper, n)) for n in names))
+    momentum = getattr(stepper, 'momentum', None)
+    if momentum is not None and hasattr(stepper, 'learning_rate'):
+        if getattr(stepper, 'scale_learning_rate', False):
+            text += ('; effective step size (1 - momentum) x learning_rate '
+                     '= (1 - {}) x {} = {:.6g}'.format(
+                         momentum, stepper.learning_rate,
+                         (1 - momentum) * stepper.learning_rate))
+        else:
+            text += '; step size = learning_rate = {}'.format(
+                stepper.learning_rate)
+    return text
+
+
 def run_mnist_pi(epochs=None, batch_size=None, learning_rate=None,
-                 output='mnist_pi_best.hdf5', progress=True):
+                 output='mnist_pi_best.hdf5', progress=True, seed=42,
+                 hidden=1200):
     """The main job: train the manual's mnist_pi network.
 
     On ``MNIST.hdf5`` from ``$BRAINSTORM_DATA_DIR`` (500 epochs, batches of
@@ -541,23 +715,29 @@ def run_mnist_pi(epochs=None, batch_size=None, learning_rate=None,
         Where the best network is saved.
     progress : bool
         Show a progress bar (on terminals).
+    seed : int
+        Seed of ``bs.global_rnd``.
+    hidden : int
+        Units of each hidden layer (see :func:`mnist_pi_network`).
 
     Returns
     -------
     dict
         The test results of the best network ('Accuracy', 'total_loss').
     """
-    bs.global_rnd.set_seed(42)
+    bs.global_rnd.set_seed(seed)
     data, defaults = load_default_data()
     epochs = epochs or defaults['epochs']
     batch_size = batch_size or defaults['batch_size']
     learning_rate = learning_rate or defaults['learning_rate']
-    network = mnist_pi_network(data['training']['default'].shape[2:], 10)
+    network = mnist_pi_network(data['training']['default'].shape[2:], 10,
+                               hidden=hidden)
     use_handler(network)
     stepper = bs.training.MomentumStepper(learning_rate=learning_rate,
                                           momentum=0.9)
     return train_network(network, data, stepper, epochs, batch_size,
-                         output, progress=progress)[1]
+                         output, progress=progress,
+                         network_name='mnist_pi')[1]
 
 
 def _stepper_names():
@@ -619,6 +799,130 @@ def use_handler(network, name=None):
     return network.handler
 
 
+# hooks train_network adds, and the classes the mnist_pi network and the
+# output layers of get_in_out_layers take from plugins
+_TRAIN_HOOKS = ('MonitorScores', 'StopOnNan', 'SaveBestNetwork',
+                'StopAfterEpoch')
+_MNIST_PI_CLASSES = (('layers', 'Dropout'), ('layers', 'FullyConnected'),
+                     ('initializers', 'Gaussian'),
+                     ('value_modifiers', 'ConstrainL2Norm'))
+
+
+def _architecture_layer_types(filename):
+    """The ``@type`` of every layer of an architecture JSON file (empty
+    when the file cannot be read: network_from_architecture_file reports
+    that)."""
+    try:
+        with open(filename) as f:
+            architecture = json.load(f)
+    except (OSError, ValueError):
+        return []
+    if isinstance(architecture, dict) and 'architecture' in architecture:
+        architecture = architecture['architecture']
+    if not isinstance(architecture, dict):
+        return []
+    return [layer['@type'] for layer in architecture.values()
+            if isinstance(layer, dict) and isinstance(layer.get('@type'), str)]
+
+
+def _spec_layer_types(spec):
+    """The layer types a spec string names (empty when it does not parse:
+    create_net_from_spec reports that)."""
+    try:
+        from brainstorm.tools.spec import parse_spec
+        return [layer.layer_type for layer in parse_spec(spec)]
+    except (ImportError, ValueError, TypeError):
+        return []
+
+
+def _classes_needed_for_training(args):
+    """(category, name) of every registered class that ``brainstorm
+    train`` with these arguments will look up."""
+    from brainstorm.tools.networks import _LOSS_LAYERS
+    needed = []
+    if args.data is None and not os.path.exists(os.path.join(
+            os.environ.get('BRAINSTORM_DATA_DIR', '../data'), 'MNIST.hdf5')):
+        needed.append(('datasets', 'load_digits'))
+    needed.append(('data_iterators', 'Minibatches'))
+    if args.handler is not None:
+        needed.append(('handlers', args.handler))
+    if args.architecture is not None:
+        needed += [('layers', t)
+                   for t in _architecture_layer_types(args.architecture)]
+        needed.append(('initializers', 'Gaussian'))
+    else:
+        if args.spec is not None:
+            needed += [('layers', t) for t in _spec_layer_types(args.spec)]
+            if args.init_std is not None:
+                needed.append(('initializers', 'Gaussian'))
+        else:
+            needed += list(_MNIST_PI_CLASSES)
+        needed += [('layers', 'FullyConnected'),
+                   ('layers', _LOSS_LAYERS[args.task]), ('layers', 'Loss')]
+    if not args.no_progress:
+        needed.append(('hooks', 'ProgressBar'))
+    needed += [('hooks', name) for name in _TRAIN_HOOKS]
+    if getattr(args, 'logs', None) is not None:
+        needed.append(('hooks', 'SaveLogs'))
+    scorers = args.scorer or (['Accuracy'] if args.task == 'classification'
+                              else [])
+    needed += [('scorers', name) for name in scorers]
+    return list(dict.fromkeys(needed))
+
+
+def check_plugins_installed(needed, what='this command'):
+    """Look up every (category, name) of ``needed`` in the plugin registry
+    and raise one error naming all that are missing.
+
+    Raises
+    ------
+    CommandError
+        Listing each missing class with the distribution that provides it
+        (grouped, with one ``pip install`` line for all of them), or the
+        reason it is unavailable (a plugin that failed to load, a name two
+        plugins provide, a name no known plugin provides).
+    """
+    from brainstorm.plugins import PluginConflictError, _suggested_distribution
+    by_dist, unknown, other = {}, {}, []
+    for category, name in needed:
+        try:
+            registry.get(category, name)
+        except PluginConflictError as err:
+            other.append(str(err))
+        except MissingPluginError as err:
+            dist = _suggested_distribution(category, name)
+            if dist is None:
+                unknown.setdefault(category, []).append(name)
+            elif dist in registry.failures:
+                other.append(str(err))
+            else:
+                by_dist.setdefault(dist, []).append('{} {}'.format(
+                    category.rstrip('s').replace('_', ' '), name))
+    count = sum(len(v) for v in by_dist.values()) + len(other) + \
+        sum(len(v) for v in unknown.values())
+    if not count:
+        return
+    for category, names in unknown.items():
+        other.append('{} {}: no installed plugin provides {} (available: '
+                     '{})'.format(category.rstrip('s').replace('_', ' ') +
+                                  ('s' if len(names) > 1 else ''), ', '.join(
+                         repr(name) for name in names),
+                         'them' if len(names) > 1 else 'it',
+                         ', '.join(registry.names(category)) or 'none'))
+    lines = ['{} needs {} class{} that {} not available:'.format(
+        what, count, 'es' if count > 1 else '', 'are' if count > 1 else 'is')]
+    lines += ['  {} (not installed): {}'.format(dist, ', '.join(names))
+              for dist, names in by_dist.items()]
+    lines += ['  {}'.format(message) for message in other]
+    if by_dist:
+        lines.append('Install {}: pip install {} (from the root of the '
+                     'brainstorm repository: pip install {})'.format(
+                         'them' if len(by_dist) > 1 else 'it',
+                         ' '.join(by_dist), ' '.join(
+                             'packages/' + dist for dist in by_dist)))
+    raise CommandError('\n'.join(lines))
+
+
 def cmd_train(parser, args):
     custom = args.spec is not None or args.architecture is not None
     if not custom and args.task != 'classification':
@@ -627,12 +931,16 @@ def cmd_train(parser, args):
     if args.num_classes is not None and args.task != 'classification':
         parser.error('--num-classes: only for --task classification')
     _stepper_class(parser, args)
+    check_plugins_installed(_classes_needed_for_training(args),
+                            'brainstorm train')
     bs.global_rnd.set_seed(args.seed)
     if not distributed.is_writer():
         _discard_stdout()   # a data-parallel job: only rank 0 prints
     if args.data is not None:
         print('Data: {}'.format(args.data))
         data = read_data_file(args.data, args.group)
+        print(split_summary(data, 'the splits stored in the file under '
+                                  '{}/'.format(args.group)))
         defaults = dict(HDF5_DEFAULTS)
     else:
         data, defaults = load_default_data()
@@ -664,11 +972,39 @@ def cmd_train(parser, args):
     default_output = 'best_network.hdf5' if custom else 'mnist_pi_best.hdf5'
     scorers = args.scorer or (['Accuracy'] if args.task == 'classification'
                               else [])
+    if args.spec is not None:
+        network_name = '--spec {!r}'.format(args.spec)
+    elif args.architecture is not None:
+        network_name = 'the architecture of {}'.format(args.architecture)
+    else:
+        network_name = 'mnist_pi'
     train_network(network, data, stepper,
                   args.epochs or defaults['epochs'],
                   args.batch_size or defaults['batch_size'],
                   args.output or default_output, scorers=scorers,
-                  progress=not args.no_progress)
+                  progress=not args.no_progress, logs=args.logs,
+                  network_name=network_name)
+    return 0
+
+
+# -- plot ---------------------------------------------------------------------
+def cmd_plot(parser, args):
+    if not os.path.exists(args.logs):
+        raise CommandError('no such logs file: {} (brainstorm train --logs '
+                           'FILE writes one)'.format(args.logs))
+    output = args.output or os.path.splitext(args.logs)[0] + '.png'
+    save_logs = registry.get('hooks', 'SaveLogs', namespace='brainstorm.hooks')
+    try:
+        curves = save_logs.plot(args.logs, output, title=args.title)
+    except ImportError as err:
+        raise CommandError(str(err)) from err
+    except ValueError as err:
+        raise CommandError(str(err)) from err
+    print('Wrote {}: {}'.format(output, '; '.join(
+        '{} ({})'.format('loss' if quantity == 'total_loss' else quantity,
+                         ', '.join('training' if hook == 'rolling_training'
+                                   else hook for hook in lines))
+        for quantity, lines in curves.items())))
     return 0
 
 
@@ -685,8 +1021,30 @@ def _load_network(filename):
         raise CommandError(str(err)) from err
 
 
+def _readable_json(value, depth=0):
+    """``value`` as JSON for people to edit: one key per line, lists of
+    numbers and strings (shapes, connections) on one line."""
+    nested = isinstance(value, dict) or (isinstance(value, list) and any(
+        isinstance(item, (dict, list)) for item in value))
+    if not value or not nested:
+        return json.dumps(value)
+    pad, end = '  ' * (depth + 1), '  ' * depth
+    if isinstance(value, dict):
+        items = ['{}{}: {}'.format(pad, json.dumps(str(key)),
+                                   _readable_json(item, depth + 1))
+                 for key, item in value.items()]
+        return '{\n' + ',\n'.join(items) + '\n' + end + '}'
+    items = [pad + _readable_json(item, depth + 1) for item in value]
+    return '[\n' + ',\n'.join(items) + '\n' + end + ']'
+
+
 def cmd_info(parser, args):
     network = _load_network(args.network)
+    if args.architecture:
+        # JSON that `brainstorm train --architecture` and
+        # bs.Network.from_architecture read back
+        print(_readable_json(network.architecture))
+        return 0
     print('File: {}'.format(args.network))
     print(bs.tools.get_network_info(network))
     return 0
@@ -720,6 +1078,19 @@ def _distributions():
         version = ep.dist.version if ep.dist is not None else None
         dists.setdefault(ep.name, (dist, version))
     return dists
+
+
+def cmd_new_plugin(parser, args):
+    from brainstorm.scaffold import ScaffoldError, new_plugin
+    try:
+        root = new_plugin(args.name, args.directory, layer=args.layer)
+    except ScaffoldError as err:
+        parser.error(str(err))
+    print('wrote the plugin distribution {} ({} files); next:\n'
+          '    cd {}\n    pip install -e ".[test]"\n    python -m pytest'
+          .format(root, sum(1 for p in root.rglob('*') if p.is_file()),
+                  root))
+    return 0
 
 
 def cmd_plugins(parser, args):
@@ -796,7 +1167,43 @@ def _mnist_paths(paths, standard):
     return found
 
 
+def _split_part(text):
+    """A part of ``prepare hutter --split``: a byte count, or a percentage
+    of the file such as ``90%``."""
+    if text.endswith('%'):
+        try:
+            value = float(text[:-1])
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= 100:
+            raise argparse.ArgumentTypeError(
+                'expected a percentage from 0% to 100%, got {!r}'.format(
+                    text))
+        return value / 100
+    return _non_negative_int(text)
+
+
+def _text_split(split):
+    """``--split`` as prepare_hutter takes it: None (the default), 3 byte
+    counts or 3 fractions."""
+    if split is None:
+        return None
+    kinds = {type(part) for part in split}
+    if len(kinds) > 1:
+        raise CommandError('--split {}: give 3 byte counts or 3 percentages, '
+                           'not both'.format(' '.join(
+                               '{:g}%'.format(100 * p) if isinstance(p, float)
+                               else str(p) for p in split)))
+    return tuple(split)
+
+
 def cmd_prepare(parser, args):
+    if args.dataset != 'hutter':
+        for option, value in (('--member', args.member),
+                              ('--split', args.split)):
+            if value is not None:
+                parser.error('{}: only for hutter (text files)'.format(
+                    option))
     prepare = _dataset('prepare_' + args.dataset, 'brainstorm prepare')
     for path in args.paths:
         if not os.path.exists(path):
@@ -817,8 +1224,13 @@ def cmd_prepare(parser, args):
         if args.dataset == 'cifar100':
             options['label_type'] = args.label_type
         elif args.dataset == 'hutter':
-            options.update(split=tuple(args.split), seq_len=args.seq_len)
-        prepare(archive, args.output, **options)
+            options.update(split=_text_split(args.split),
+                           seq_len=args.seq_len, member=args.member,
+                           log=print)
+        try:
+            prepare(archive, args.output, **options)
+        except ValueError as err:   # they name the file and what is wrong
+            raise CommandError(str(err)) from err
     print('Wrote {}'.format(args.output))
     return 0
 
@@ -884,7 +1296,11 @@ def build_parser():
     model = train.add_mutually_exclusive_group()
     model.add_argument('--spec', help="network spec string for "
                                       "bs.tools.create_net_from_spec, e.g. "
-                                      "'D.2 F1200 D F1200 D'")
+                                      "'D.2 F1200 D F1200 D'; any "
+                                      "installed layer can be named, with "
+                                      "keyword arguments in parentheses: "
+                                      "'F64 Dropout(drop_prob=0.1) F64' "
+                                      "(grammar: docs/spec-strings.md)")
     model.add_argument('--architecture', metavar='FILE',
                        help='JSON file holding an architecture dict')
     train.add_argument('--task', choices=TASK_TYPES,
@@ -915,10 +1331,18 @@ def build_parser():
                        help='learning rate (default for sgd, momentum and '
                             'nesterov: 0.1 on a data file, 0.5 on the '
                             "embedded digits; the stepper's own default for "
-                            'the others)')
+                            'the others). The momentum and nesterov '
+                            "steppers scale it, as the manual's "
+                            'MomentumStepper does (scale_learning_rate=True):'
+                            ' each step adds (1 - momentum) x learning_rate '
+                            'x the gradient to the velocity, so 0.5 with '
+                            'momentum 0.9 is a step size of 0.05 where other '
+                            'frameworks would use 0.5; the settings printed '
+                            'at the start give the effective step size')
     train.add_argument('--momentum', type=float,
                        help='momentum of the momentum and nesterov steppers '
-                            '(default: 0.9)')
+                            '(default: 0.9); see --learning-rate for how it '
+                            'scales the step size')
     train.add_argument('--handler', metavar='NAME',
                        help='handler class, e.g. NumpyHandler (default: '
                             'the fastest CPU handler installed, '
@@ -940,6 +1364,12 @@ def build_parser():
                             '--spec and --architecture)')
     train.add_argument('--no-progress', action='store_true',
                        help='no progress bar')
+    train.add_argument('--logs', metavar='FILE',
+                       help='save the trainer logs (training loss, '
+                            'validation loss and scores of every epoch) to '
+                            'this HDF5 file after every epoch, in the format '
+                            "of brainstorm-hooks' SaveLogs; draw them with "
+                            '`brainstorm plot FILE`')
     train.set_defaults(func=cmd_train, parser=train)
 
     info = commands.add_parser(
@@ -947,6 +1377,10 @@ def build_parser():
         description='Print the inputs, layers, outputs and parameter counts '
                     'of a network saved with save_as_hdf5.')
     info.add_argument('network', metavar='FILE', help='saved network')
+    info.add_argument('--architecture', action='store_true',
+                      help='print only the architecture (net.architecture) '
+                           'as JSON, to edit and train with `brainstorm '
+                           'train --architecture FILE`')
     info.set_defaults(func=cmd_info, parser=info)
 
     evaluate = commands.add_parser(
@@ -975,13 +1409,37 @@ def build_parser():
                     'status 1 if any did).')
     plugins.set_defaults(func=cmd_plugins, parser=plugins)
 
+    scaffold = commands.add_parser(
+        'new-plugin', help='write a new plugin distribution with one layer',
+        description='Write a ready plugin distribution into DIR/NAME: '
+                    'pyproject.toml (hatchling, the dependency on '
+                    'brainstorm-core, the entry point), a layer with '
+                    'forward and backward passes, the plugin module, a '
+                    'README and tests (gradient check, save/load, '
+                    'conformance example). Then: cd DIR/NAME && pip '
+                    'install -e ".[test]" && python -m pytest. The guide: '
+                    'docs/writing-a-plugin.md.')
+    scaffold.add_argument('name', metavar='NAME',
+                          help='distribution name, e.g. brainstorm-swish '
+                               '(the import name is made from it: '
+                               'brainstorm_swish)')
+    scaffold.add_argument('--directory', metavar='DIR', default='.',
+                          help='where the NAME folder is made (default: the '
+                               'current directory)')
+    scaffold.add_argument('--layer', metavar='LAYER',
+                          help='name of the layer (default: from NAME '
+                               'without a leading brainstorm-, e.g. Swish)')
+    scaffold.set_defaults(func=cmd_new_plugin, parser=scaffold)
+
     prep = commands.add_parser(
         'prepare', help='convert a downloaded dataset to HDF5',
         description='Convert the distribution files of a dataset into an '
                     'HDF5 data file (normalized_split/{training,validation,'
                     'test}/{default,targets}). mnist: the four idx files '
                     '(or their folder); cifar10 / cifar100: the python '
-                    'version tar.gz; hutter: enwik8.zip. Needs '
+                    'version tar.gz; hutter: enwik8.zip or any text file '
+                    '(plain, gzip, bzip2, xz or zip; cut into byte '
+                    'sequences whose targets are the next byte). Needs '
                     'brainstorm-data.')
     prep.add_argument('dataset', choices=('mnist', 'cifar10', 'cifar100',
                                           'hutter'))
@@ -995,15 +1453,36 @@ def build_parser():
     prep.add_argument('--label-type', choices=('fine', 'coarse'),
                       default='fine',
                       help='cifar100 targets (default: %(default)s)')
-    prep.add_argument('--split', type=_non_negative_int, nargs=3,
+    prep.add_argument('--split', type=_split_part, nargs=3,
                       metavar=('TRAIN', 'VALID', 'TEST'),
-                      default=[90_000_000, 5_000_000, 5_000_000],
-                      help='hutter: bytes of each part (default: 90M 5M 5M)')
+                      help='hutter: bytes of each part, or percentages of '
+                           'the file such as 80%% 10%% 10%% (default: 90%% '
+                           '5%% 5%%, which is 90000000 5000000 5000000 for '
+                           'enwik8)')
+    prep.add_argument('--member', metavar='NAME',
+                      help='hutter: the file to read from a zip archive '
+                           '(default: its only file)')
     prep.add_argument('--seq-len', type=_positive_int, default=100,
                       help='hutter: sequence length (default: %(default)s)')
     prep.add_argument('--compression', choices=('gzip', 'lzf'),
                       help='compress the HDF5 datasets')
     prep.set_defaults(func=cmd_prepare, parser=prep)
+
+    plot = commands.add_parser(
+        'plot', help='draw the training curves of a logs file',
+        description='Draw the training and validation curves (the loss and '
+                    'every score, epoch by epoch; training and validation '
+                    'values of the same quantity on the same axes) of a '
+                    'logs file written by `brainstorm train --logs FILE` '
+                    "or brainstorm-hooks' SaveLogs hook into an image. "
+                    'Needs matplotlib: pip install brainstorm-hooks[plot].')
+    plot.add_argument('logs', metavar='LOGS', help='HDF5 logs file')
+    plot.add_argument('-o', '--output', metavar='FILE',
+                      help='image to write; the extension picks the format '
+                           '(.png, .svg, .pdf; default: LOGS with .png)')
+    plot.add_argument('--title', help='title of the figure (default: the '
+                                      "logs file's name)")
+    plot.set_defaults(func=cmd_plot, parser=plot)
     return parser
 
 

@@ -100,6 +100,21 @@ class BrainstormSpec:
         the HDF5 layout of the examples."""
 
     @hookspec
+    def brainstorm_spec_letters(self):
+        """Short letters for network spec strings
+        (:func:`brainstorm.tools.create_net_from_spec`): a dict
+        ``{letter: target}``, the letter a capital A-Z, the target a layer
+        name, a layer construction function or Layer class (the letter then
+        takes no arguments of its own: ``S``, or keyword arguments in
+        parentheses: ``S(beta=2)``), or a
+        :class:`brainstorm.tools.spec.SpecLetter` that reads arguments of
+        its own. brainstorm-core registers the built-in letters (F, R, L,
+        B, D, C, P) through this hook too, so a plugin claiming one of
+        them clashes with brainstorm-core like any two plugins providing
+        one name. Not one of :data:`CATEGORIES`; the letters are listed by
+        ``registry.names('spec_letters')``."""
+
+    @hookspec
     def brainstorm_layer_examples(self):
         """Example configurations of the plugin's layers
         (:class:`brainstorm.testing.conformance.LayerExample`), which the
@@ -111,6 +126,9 @@ class BrainstormSpec:
 CATEGORIES = ('layers', 'handlers', 'initializers', 'hooks', 'scorers',
               'value_modifiers', 'data_iterators', 'steppers', 'describables',
               'datasets', 'communicators')
+# Registered and checked for clashes like the categories, but holding no
+# classes: {letter: brainstorm.tools.spec.SpecLetter}.
+_SPEC_LETTERS = 'spec_letters'
 
 # Which distribution provides the well-known names, so that a missing name
 # can tell the user what to install.
@@ -149,6 +167,12 @@ _PROVIDED_BY = {
     'brainstorm-cuda': {
         'handlers': ['PyCudaHandler'],
     },
+    'brainstorm-numba': {
+        'handlers': ['NumbaHandler'],
+    },
+    'brainstorm-mpi': {
+        'communicators': ['MpiCommunicator'],
+    },
 }
 
 
@@ -182,6 +206,24 @@ def _strict():
 def _kind(category):
     """'layer', 'value modifier', 'dataset' ... for messages."""
     return category.rstrip('s').replace('_', ' ')
+
+
+def _spec_letter_items(letters, plugin_name):
+    """[(letter, SpecLetter)] from the dict a ``brainstorm_spec_letters``
+    hook returns."""
+    from brainstorm.tools.spec import letter_target
+    if not isinstance(letters, dict):
+        raise PluginError(
+            'plugin {!r}: brainstorm_spec_letters must return a dict '
+            '{{letter: layer name}}, got {!r}'.format(plugin_name, letters))
+    items = []
+    for letter, target in letters.items():
+        try:
+            items.append((letter, letter_target(letter, target,
+                                                plugin_name)))
+        except ValueError as err:
+            raise PluginError(str(err)) from None
+    return items
 
 
 def _suggested_distribution(category, name):
@@ -261,15 +303,22 @@ class Registry:
         """({category: {name: object}}, {category: {name: plugin}},
         {(category, name): [plugins]}): what the plugins provide, and the
         names several of them provide (left out of the first two)."""
-        classes = {c: {} for c in CATEGORIES}
-        providers = {c: {} for c in CATEGORIES}
+        categories = CATEGORIES + (_SPEC_LETTERS,)
+        classes = {c: {} for c in categories}
+        providers = {c: {} for c in categories}
         conflicts = {}
-        for category in CATEGORIES:
+        for category in categories:
             caller = getattr(pm.hook, 'brainstorm_' + category)
             for impl in caller.get_hookimpls():
                 items = impl.function() or []
+                if category == _SPEC_LETTERS:
+                    items = _spec_letter_items(items, impl.plugin_name)
                 for item in items:
-                    name = self._name_of(category, item, impl.plugin_name)
+                    if category == _SPEC_LETTERS:
+                        name, item = item
+                    else:
+                        name = self._name_of(category, item,
+                                             impl.plugin_name)
                     key = (category, name)
                     if key in conflicts:
                         if impl.plugin_name not in conflicts[key]:

@@ -1,6 +1,6 @@
 """Dataset preparation: the standard distribution files of MNIST, CIFAR-10,
-CIFAR-100 and the Hutter Prize corpus (enwik8) turned into HDF5 files in the
-layout the manual's examples read (chapter 3)::
+CIFAR-100 and the Hutter Prize corpus (enwik8), or any text, turned into
+HDF5 files in the layout the manual's examples read (chapter 3)::
 
     normalized_split/training/default     normalized_split/training/targets
     normalized_split/validation/default   normalized_split/validation/targets
@@ -13,22 +13,25 @@ renamed into place, so an interrupted run never leaves a broken file.
 =========  ==========================  ======================  ==============
 dataset    source files                default                 targets
 =========  ==========================  ======================  ==============
-MNIST      four idx files (.gz or     (1, N, 28, 28, 1)       (1, N, 1)
+MNIST      four idx files (.gz or      (1, N, 28, 28, 1)       (1, N, 1)
            not)                        float32 in [0, 1]       uint8 0..9
 CIFAR-10   cifar-10-python.tar.gz      (1, N, 32, 32, 3)       (1, N, 1)
                                        float32, standardised   uint8 0..9
 CIFAR-100  cifar-100-python.tar.gz     (1, N, 32, 32, 3)       (1, N, 1)
                                        float32, standardised   uint8 0..99
-enwik8     enwik8.zip                  (T, N, 1) uint8         (T, N, 1)
-                                       symbol indices          next symbol
+text       enwik8.zip, or any text:    (T, N, 1) uint8         (T, N, 1)
+           plain, gzip, bzip2, xz      symbol indices          next symbol
+           or zip
 =========  ==========================  ======================  ==============
 
 Also here (from ``bs.tools``): :func:`shuffle_data` and :func:`split`, which
 shuffle and split data shaped (T, B, ...) along the batch axis.
 """
 import builtins
+import bz2
 import gzip
 import io
+import lzma
 import os
 import pickle
 import tarfile
@@ -42,10 +45,10 @@ from brainstorm.fileio import write_hdf5_atomically
 from brainstorm.tools.data import shuffle_data, split
 
 __all__ = ['read_idx', 'read_mnist', 'prepare_mnist', 'read_cifar',
-           'prepare_cifar10', 'prepare_cifar100', 'read_hutter',
+           'prepare_cifar10', 'prepare_cifar100', 'read_text', 'read_hutter',
            'prepare_hutter', 'write_dataset', 'restricted_loads',
            'UnsafePickleError', 'shuffle_data', 'split', 'MNIST_FILES',
-           'HUTTER_SPLIT']
+           'HUTTER_SPLIT', 'TEXT_SPLIT']
 
 GROUP = 'normalized_split'
 SPLIT_NAMES = ('training', 'validation', 'test')
@@ -55,7 +58,10 @@ MNIST_FILES = {'train_images': 'train-images-idx3-ubyte.gz',
                'test_images': 't10k-images-idx3-ubyte.gz',
                'test_labels': 't10k-labels-idx1-ubyte.gz'}
 
+# the parts of enwik8 (100M bytes) that the default TEXT_SPLIT gives
 HUTTER_SPLIT = (90_000_000, 5_000_000, 5_000_000)
+# default parts of a text: fractions of its size (training, validation, test)
+TEXT_SPLIT = (0.9, 0.05, 0.05)
 
 # idx type codes (third byte of the magic number) and their big-endian types
 _IDX_TYPES = {0x08: '>u1', 0x09: '>i1', 0x0B: '>i2', 0x0C: '>i4',
@@ -550,49 +556,165 @@ def prepare_cifar100(archive, filename, validation_size=10000,
                           label_type, compression)
 
 
-# -- Hutter Prize (enwik8) ----------------------------------------------------
-def read_hutter(archive, member='enwik8'):
-    """The bytes of ``member`` in the zip ``archive`` as a uint8 array."""
-    with zipfile.ZipFile(archive) as z:
-        try:
-            content = z.read(member)
-        except KeyError:
-            raise ValueError('{} has no member {!r} (it holds: {})'.format(
-                archive, member, ', '.join(z.namelist()) or 'nothing')) \
-                from None
-    return np.frombuffer(content, dtype=np.uint8)
+# -- text: the Hutter Prize corpus (enwik8) or any text file -----------------
+def _compression_of(path):
+    """'gzip', 'bzip2', 'xz', 'zip' or None (plain), from the first bytes
+    of the file."""
+    with open(path, 'rb') as f:
+        head = f.read(6)
+    if head[:2] == b'\x1f\x8b':
+        return 'gzip'
+    if head[:3] == b'BZh':
+        return 'bzip2'
+    if head == b'\xfd7zXZ\x00':
+        return 'xz'
+    if head[:4] in (b'PK\x03\x04', b'PK\x05\x06'):
+        return 'zip'
+    return None
 
 
-def prepare_hutter(archive, filename, split=HUTTER_SPLIT, seq_len=100,
-                   member='enwik8', compression=None):
-    """Write the Hutter Prize corpus (enwik8) as byte sequences in the
-    manual's HDF5 layout.
+def read_text(path, member=None):
+    """The bytes of a text file as a uint8 array, and what was read.
+
+    Parameters
+    ----------
+    path : str or path
+        A plain text file, a file compressed with gzip, bzip2 or xz, or a
+        zip archive (told apart by their first bytes, not their names).
+    member : str, optional
+        For a zip archive: the file inside to read. Without it the archive
+        must hold exactly one file, which is read.
+
+    Returns
+    -------
+    tuple
+        (numpy.ndarray of uint8, a description such as
+        ``'enwik8.zip:enwik8 (zip)'`` or ``'corpus.txt.gz (gzip)'``).
+
+    Raises
+    ------
+    ValueError
+        If ``member`` is given for a file that is not a zip archive, if
+        the archive lacks it, or if the archive holds several files and no
+        ``member`` says which (the message lists them); or if the file is
+        not a valid archive of its kind.
+    """
+    kind = _compression_of(path)
+    if kind != 'zip' and member is not None:
+        raise ValueError(
+            'member {!r}: {} is {}, not a zip archive; leave the member '
+            'out'.format(member, path, 'a {} file'.format(kind)
+                         if kind else 'a plain file'))
+    try:
+        if kind == 'zip':
+            with zipfile.ZipFile(path) as z:
+                files = [name for name in z.namelist()
+                         if not name.endswith('/')]
+                if member is None:
+                    if len(files) != 1:
+                        raise ValueError(
+                            '{} holds {} files ({}); say which to read '
+                            '(--member NAME, or member=NAME)'.format(
+                                path, len(files),
+                                ', '.join(files) or 'none'))
+                    member = files[0]
+                try:
+                    content = z.read(member)
+                except KeyError:
+                    raise ValueError('{} has no member {!r} (it holds: {})'
+                                     .format(path, member,
+                                             ', '.join(files) or 'nothing')) \
+                        from None
+            source = '{}:{} (zip)'.format(os.fspath(path), member)
+        else:
+            opener = {'gzip': gzip.open, 'bzip2': bz2.open,
+                      'xz': lzma.open, None: open}[kind]
+            with opener(path, 'rb') as f:
+                content = f.read()
+            source = '{} ({})'.format(os.fspath(path), kind or 'plain')
+    except (zipfile.BadZipFile, OSError, EOFError, lzma.LZMAError) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise ValueError('{} looks like a {} file but cannot be read as one: '
+                         '{}'.format(path, kind, err)) from err
+    if content[257:262] == b'ustar':
+        raise ValueError('{} is a tar archive, not a text: extract the text '
+                         'file from it (tar xf) and give that file'.format(
+                             source))
+    return np.frombuffer(content, dtype=np.uint8), source
+
+
+def read_hutter(archive, member=None):
+    """The bytes of the text in ``archive`` as a uint8 array (see
+    :func:`read_text`: plain, gzip, bzip2, xz or zip)."""
+    return read_text(archive, member)[0]
+
+
+def _split_sizes(split, size):
+    """Byte counts of the training, validation and test parts: ``split``
+    as 3 byte counts, 3 fractions of ``size``, or None for
+    :data:`TEXT_SPLIT`."""
+    if split is None:
+        split = TEXT_SPLIT
+    split = tuple(split)
+
+    def integral(s):
+        return isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+
+    def fraction(s):
+        return isinstance(s, (float, np.floating)) and 0 <= s <= 1
+    if len(split) == 3 and all(integral(s) and s >= 0 for s in split):
+        return tuple(int(s) for s in split)
+    if len(split) == 3 and all(fraction(s) for s in split) and \
+            sum(split) <= 1 + 1e-9:
+        validation = int(size * split[1])
+        test = int(size * split[2])
+        training = size - validation - test
+        if sum(split) < 1 - 1e-9:   # the rest of the file stays unused
+            training = min(int(size * split[0]), training)
+        return training, validation, test
+    raise ValueError('split must be 3 byte counts (training, validation, '
+                     'test), or 3 fractions of the file that add up to 1 or '
+                     'less, got {!r}'.format(split))
+
+
+def prepare_hutter(archive, filename, split=None, seq_len=100,
+                   member=None, compression=None, log=None):
+    """Write a text, such as the Hutter Prize corpus (enwik8), as byte
+    sequences in the manual's HDF5 layout.
 
     The bytes are mapped to symbol indices 0..K-1 in the order of the byte
-    values that occur in the whole file (205 symbols for enwik8); the group
-    attribute ``alphabet`` holds the byte value of each symbol. The first
-    ``split[0]`` bytes are the training data, the next ``split[1]`` the
-    validation data and the next ``split[2]`` the test data. Each part is
-    cut into sequences of ``seq_len`` steps: ``default`` holds the symbols
-    and ``targets`` the symbol that follows each one, both shaped
-    (seq_len, N, 1), uint8 (a part of n bytes gives N = (n - 1) // seq_len
-    sequences; the remainder is dropped).
+    values that occur in the whole file (205 symbols for enwik8; a UTF-8
+    character outside ASCII is two to four bytes, so two to four symbols);
+    the group attribute ``alphabet`` holds the byte value of each symbol.
+    The first ``split[0]`` bytes are the training data, the next
+    ``split[1]`` the validation data and the next ``split[2]`` the test
+    data. Each part is cut into sequences of ``seq_len`` steps:
+    ``default`` holds the symbols and ``targets`` the symbol that follows
+    each one, both shaped (seq_len, N, 1), uint8 (a part of n bytes gives
+    N = (n - 1) // seq_len sequences; the remainder is dropped).
 
     Parameters
     ----------
     archive : str or path
-        ``enwik8.zip``.
+        The text: ``enwik8.zip``, or any plain, gzip, bzip2 or xz
+        compressed text file or zip archive (see :func:`read_text`).
     filename : str or path
         The HDF5 file to write (e.g. ``Hutter.hdf5``).
-    split : tuple of 3 ints
-        Number of bytes of the training, validation and test parts
-        (default 90M / 5M / 5M).
+    split : tuple of 3 ints or 3 floats, optional
+        Byte counts of the training, validation and test parts, or their
+        fractions of the file. Default :data:`TEXT_SPLIT`: 90 % / 5 % / 5 %
+        (90M / 5M / 5M bytes for enwik8, as :data:`HUTTER_SPLIT`).
     seq_len : int
         Length T of the sequences.
-    member : str
-        Name of the text in the zip.
+    member : str, optional
+        The file to read from a zip archive (needed only when it holds
+        several).
     compression : str, optional
         h5py compression filter of the datasets.
+    log : callable, optional
+        Called with each line of a report (the source, its size and
+        symbol count, each part's bytes and sequences), e.g. ``print``.
 
     Returns
     -------
@@ -603,37 +725,47 @@ def prepare_hutter(archive, filename, split=HUTTER_SPLIT, seq_len=100,
             seq_len, (int, np.integer)) or seq_len < 1:
         raise ValueError('seq_len must be a positive integer, got {!r}'
                          .format(seq_len))
-    split = tuple(split)
-    if len(split) != 3 or any(isinstance(s, bool) or
-                              not isinstance(s, (int, np.integer)) or s < 0
-                              for s in split):
-        raise ValueError('split must be 3 byte counts (training, validation, '
-                         'test), got {!r}'.format(split))
-    raw = read_hutter(archive, member)
-    if sum(split) > len(raw):
-        raise ValueError('split {} asks for {} bytes, but {} of {} has {}'
-                         .format(split, sum(split), member, archive,
-                                 len(raw)))
+    raw, source = read_text(archive, member)
+    sizes = _split_sizes(split, len(raw))
+    if sum(sizes) > len(raw):
+        raise ValueError('split {} asks for {} bytes, but {} has {}'.format(
+            sizes, sum(sizes), source, len(raw)))
     alphabet = np.flatnonzero(np.bincount(raw, minlength=256))
     lookup = np.zeros(256, dtype=np.uint8)
     lookup[alphabet] = np.arange(len(alphabet))
     symbols = lookup[raw]
-    splits, start = {}, 0
-    for name, size in zip(SPLIT_NAMES, split):
+    splits, start, report = {}, 0, []
+    for name, size in zip(SPLIT_NAMES, sizes):
         part = symbols[start:start + size]
         start += size
         n = max(len(part) - 1, 0) // seq_len
         if n == 0:
             raise ValueError(
-                'the {} part ({} bytes) is too short for one sequence of '
-                'seq_len={} steps and its targets'.format(name, size,
-                                                          seq_len))
+                'the {} part ({} bytes of the {} of {}) is too short for '
+                'one sequence of seq_len={} steps and its targets; give a '
+                'smaller seq_len (--seq-len) or a larger part '
+                '(--split)'.format(name, size, len(raw), source, seq_len))
         inputs = part[:n * seq_len].reshape(n, seq_len)
         targets = part[1:n * seq_len + 1].reshape(n, seq_len)
         splits[name] = {'default': inputs.T[..., np.newaxis],
                         'targets': targets.T[..., np.newaxis]}
-    attrs = {'description': 'Hutter Prize corpus ({}): symbol indices into '
-                            '"alphabet", targets are the next '
-                            'symbol'.format(member),
+        report.append('  {:<10}  bytes {:>11,} to {:>11,} ({:5.1f} %): {:,} '
+                      'sequences of {} steps'.format(
+                          name, start - size, start,
+                          100.0 * size / max(len(raw), 1), n, seq_len))
+    attrs = {'description': 'text of {} as byte sequences: symbol indices '
+                            'into "alphabet", targets are the next '
+                            'symbol'.format(source),
              'alphabet': alphabet.astype(np.uint8)}
-    return write_dataset(filename, splits, attrs, compression=compression)
+    write_dataset(filename, splits, attrs, compression=compression)
+    if log is not None:
+        unused = len(raw) - sum(sizes)
+        log('Read {}: {:,} bytes, {} symbols (distinct byte values)'.format(
+            source, len(raw), len(alphabet)))
+        for line in report:
+            log(line)
+        if unused:
+            log('  {:,} byte{} at the end {} in no part'.format(
+                unused, 's' if unused > 1 else '',
+                'are' if unused > 1 else 'is'))
+    return os.fspath(filename)

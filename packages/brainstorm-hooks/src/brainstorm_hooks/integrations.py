@@ -133,8 +133,10 @@ class BokehVisualizer(Hook):
     to watch the plots grow (each browser tab gets the whole history, then
     the new points as they come). The server keeps serving after the
     training, so the plots stay visible, until :meth:`close` is called or
-    the program ends. With ``filename`` a standalone HTML file with the
-    plots is (re)written after every call. With ``serve=False`` and no
+    the program ends. It serves BokehJS itself, so the page needs no
+    internet access. With ``filename`` a standalone HTML file with the
+    plots is (re)written after every call, BokehJS inlined (about 1.3 MB):
+    it opens offline too. With ``serve=False`` and no
     filename the plots are only kept in ``hook.document`` (a
     ``bokeh.document.Document``), e.g. to show in a notebook.
 
@@ -299,8 +301,10 @@ class BokehVisualizer(Hook):
 
     def _write_html(self):
         from bokeh.embed import file_html
-        from bokeh.resources import CDN
-        html = file_html(self.document.roots[0], CDN, self.document.title)
+        from bokeh.resources import INLINE
+        # BokehJS inlined: the page needs no network (no CDN), so it opens
+        # on machines without internet access and from an archive
+        html = file_html(self.document.roots[0], INLINE, self.document.title)
         write_bytes_atomically(self.filename, html.encode('utf-8'))
 
     # -- server ---------------------------------------------------------------

@@ -296,6 +296,16 @@ class SaveLogs(Hook):
                       update_nr=update_nr)
         self.message('saved the logs to {}'.format(filename))
 
+    @staticmethod
+    def plot(logs, filename, title=None):
+        """Draw the training and validation curves of a logs file (or of
+        ``trainer.logs``) into an image: the same as
+        :func:`brainstorm_hooks.plotting.plot_logs`, reachable through the
+        registry (``bs.hooks.SaveLogs.plot``; ``brainstorm plot`` uses it).
+        Needs matplotlib (``pip install brainstorm-hooks[plot]``)."""
+        from brainstorm_hooks.plotting import plot_logs
+        return plot_logs(logs, filename, title=title)
+
 
 def _check_filename(hook_type, filename):
     """The filename as str, checked to hold only {epoch} and {update}."""

@@ -139,9 +139,17 @@ def create_net_from_spec(task_type, in_shape, out_shape, spec,
     Activation letters: ``l`` linear, ``r`` rel, ``s`` sigmoid, ``t``
     tanh; without one a layer keeps its default (rel for FullyConnected
     and Convolution2D, tanh for Recurrent and Lstm). Whitespace is allowed
-    everywhere and ignored completely, inside numbers too. Layers get the
-    names that unnamed layers get (``'FullyConnected'``,
-    ``'FullyConnected_2'`` ...).
+    everywhere in these letter forms and ignored completely, inside numbers
+    too.
+
+    Any registered layer, a plugin's included, can also be named, with
+    keyword arguments (Python literals) in parentheses where it needs
+    some: ``'F64 Swish F10'``, ``'F64 Swish(beta=2) F10'``,
+    ``'Dropout(drop_prob=0.1)'``; a letter takes keyword arguments the
+    same way (``"F(size=64, activation='tanh')"``). Plugins may register
+    letters of their own (hook ``brainstorm_spec_letters``). The complete
+    grammar is in :mod:`brainstorm.tools.spec`. Layers get the names that
+    unnamed layers get (``'FullyConnected'``, ``'FullyConnected_2'`` ...).
 
     Parameters
     ----------
