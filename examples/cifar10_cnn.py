@@ -38,6 +38,7 @@ import sys
 import h5py
 
 import brainstorm as bs
+from brainstorm.cli import non_negative_int, positive_int
 from brainstorm.data_iterators import Minibatches
 from brainstorm.initializers import Gaussian
 
@@ -98,22 +99,6 @@ def open_data(data_file):
                  'by\n    {}'.format(data_file, ', '.join(missing),
                                      PREPARE.format(data_file)))
     return f['normalized_split']
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError('expected a positive integer, got '
-                                         '{}'.format(value))
-    return value
-
-
-def non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError('expected an integer >= 0, got '
-                                         '{}'.format(value))
-    return value
 
 
 def main(argv=None):

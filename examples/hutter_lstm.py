@@ -51,6 +51,7 @@ import h5py
 import numpy as np
 
 import brainstorm as bs
+from brainstorm.cli import non_negative_int, positive_int
 from brainstorm.data_iterators import DataIterator, Minibatches
 from brainstorm.initializers import Gaussian
 
@@ -189,22 +190,6 @@ def sample(network, alphabet, seed_symbols, length, rnd):
         drawn.append(symbol)
         probabilities, context = step([symbol], context)
     return bytes(alphabet[np.array(drawn, dtype=np.int64)].tolist())
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError('expected a positive integer, got '
-                                         '{}'.format(value))
-    return value
-
-
-def non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError('expected an integer >= 0, got '
-                                         '{}'.format(value))
-    return value
 
 
 def main(argv=None):

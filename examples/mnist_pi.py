@@ -22,15 +22,7 @@ a ``ProgressBar``, ``MonitorScores`` (validation accuracy), a
 """
 import argparse
 
-from brainstorm.cli import run_mnist_pi
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError('expected a positive integer, got '
-                                         '{}'.format(value))
-    return value
+from brainstorm.cli import positive_int, run_mnist_pi
 
 
 def main(argv=None):

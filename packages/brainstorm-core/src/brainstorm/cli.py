@@ -1259,6 +1259,10 @@ def _non_negative_int(text):
     return value
 
 
+# argument types for scripts built on this module (the examples)
+positive_int, non_negative_int = _positive_int, _non_negative_int
+
+
 def _positive_float(text):
     try:
         value = float(text)
