@@ -78,6 +78,9 @@ html_theme_options = {
     'footer_start': ['copyright'],
     'footer_end': ['sphinx-version'],
 }
+# a definite light/dark mode for pages opened without a stored choice
+# (from a file, offline), so that the theme's script starts without an error
+html_context = {'default_mode': 'auto'}
 # pages without a section of their own: no left sidebar
 html_sidebars = {page: [] for page in ('index', 'handler_operations',
                                        'ARCHITECTURE', 'benchmarks',

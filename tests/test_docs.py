@@ -189,3 +189,52 @@ def test_built_html_documents_every_registered_name():
     assert not missing, ('registered names without an entry in the built '
                          'API pages (rebuild with hatch run docs:build):\n  '
                          + '\n  '.join(missing))
+
+
+def _browser_helper():
+    import importlib.util
+    path = ROOT / 'packages' / 'brainstorm-hooks' / 'tests' / '_browser.py'
+    spec = importlib.util.spec_from_file_location('brainstorm_docs_browser',
+                                                  path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('page, heading', [
+    ('index.html', 'brainstorm'),
+    ('handler_operations.html', 'Handler operations'),
+])
+def test_the_built_site_renders_in_a_browser(tmp_path, page, heading):
+    """The built pages open offline in a real headless browser: their
+    title and navigation show, their stylesheets and scripts load (the
+    theme is bundled, nothing comes from the internet) and the console
+    reports no error."""
+    from brainstorm.testing.extras import import_extra, missing_extra
+    built = ROOT / 'docs' / '_build' / 'html' / page
+    if not built.exists():
+        missing_extra('the documentation site is not built ({} is missing): '
+                      'hatch run docs:build'.format(built))
+    import_extra('PIL', 'pip install pillow')
+    import_extra('tornado', 'pip install tornado (bokeh brings it)')
+    helper = _browser_helper()
+    browser = helper.Browser(helper.find_browser(), tmp_path)
+    try:
+        browser.open(helper.file_url(built))
+        title = browser.wait_for(
+            'document.readyState == "complete" && document.title',
+            'the page to load')
+        assert heading.lower() in title.lower(), title
+        # the theme's stylesheet replaces the browser's default serif font
+        font = browser.evaluate('getComputedStyle(document.body).fontFamily')
+        assert 'times' not in font.lower(), \
+            'the theme\'s stylesheet did not apply (font {!r})'.format(font)
+        navigation = browser.evaluate(
+            'document.querySelectorAll("nav a").length')
+        assert navigation >= 5, 'no navigation links rendered'
+        shot = browser.screenshot()
+        shot.save(str(tmp_path / page.replace('.html', '.png')))
+        assert helper.distinct_colours(shot) > 20
+        assert browser.console_errors() == []
+    finally:
+        browser.close()
