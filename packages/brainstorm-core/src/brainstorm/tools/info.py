@@ -136,8 +136,8 @@ def draw_network(network, file_name='network.png'):
     graphviz.Digraph
         The graph (its DOT text is ``.source``).
 
-    Note
-    ----
+    Notes
+    -----
     This tool requires the ``graphviz`` Python package (``pip install
     graphviz``, or ``pip install brainstorm-core[viz]``) and, for every
     format but the DOT source, the Graphviz ``dot`` program.

@@ -62,8 +62,8 @@ def get_in_out_layers(task_type, in_shape, out_shape, data_name='default',
     -------
     tuple (Input layer, projection layer)
 
-    Example
-    -------
+    Examples
+    --------
     >>> inp, out = get_in_out_layers('classification', 784, 10)
     >>> net = Network.from_layer(inp >> layers.FullyConnected(1000) >> out)
     """
