@@ -29,7 +29,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--epochs', type=positive_int, default=None,
                         help='number of epochs (default: 500 on MNIST, 40 '
-                             'on the embedded digits, about two minutes on '
+                             'on the embedded digits, about 20 seconds on '
                              'a CPU of two cores)')
     parser.add_argument('--hidden', type=positive_int, default=1200,
                         help='units of each of the two hidden layers '
