@@ -33,7 +33,7 @@ def help_text(name):
     ('mnist_pi.py', ['--seed SEED seed of bs.global_rnd (default: 42)',
                      '--hidden HIDDEN units of each of the two hidden layers '
                      "(default: 1200, the manual's size)",
-                     '40 on the embedded digits, about two minutes on a CPU '
+                     '40 on the embedded digits, about 20 seconds on a CPU '
                      'of two cores']),
     ('hutter_lstm.py', ['--seed SEED seed of bs.global_rnd (default: 42)',
                         '--hidden HIDDEN number of LSTM cells (default: 256, '
