@@ -303,6 +303,16 @@ def _scalar(h, rng, dtype, op):
     close(out, expected, dtype)
 
 
+@reference_test('momentum_update')
+def _momentum_update(h, rng, dtype, op):
+    v, g, p = (randn(rng, dtype, 4, 6) for _ in range(3))
+    expected_v = 0.9 * v.astype(np.float64) - 0.05 * g.astype(np.float64)
+    expected_p = p.astype(np.float64) + expected_v
+    h.momentum_update(v, g, p, 0.9, -0.05)
+    close(v, expected_v, dtype)
+    close(p, expected_p, dtype)
+
+
 MV = {
     'add_mv': lambda m, v, out: m + v,
     'subtract_mv': lambda m, v, out: m - v,

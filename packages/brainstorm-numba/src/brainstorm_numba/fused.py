@@ -34,7 +34,8 @@ import numpy as np
 from numba.core import types
 from numba.extending import overload
 
-__all__ = ['ACTIVATION_CODES', 'lstm_cell_forward', 'lstm_cell_backward']
+__all__ = ['ACTIVATION_CODES', 'lstm_cell_forward', 'lstm_cell_backward',
+           'momentum_update']
 
 ACTIVATION_CODES = {'linear': 0, 'rel': 1, 'sigmoid': 2, 'tanh': 3}
 """Activation name -> the integer code the kernels take."""
@@ -249,3 +250,17 @@ def lstm_cell_backward(z, i, f, o, c_prev, cb, dy, dc, dc_prev, dz, di, df,
                                             one)
     else:
         raise ValueError('unknown activation code')
+
+
+@numba.njit(cache=True, error_model='numpy', fastmath=False, nogil=True)
+def momentum_update(velocity, gradients, parameters, momentum, rate):
+    """``Handler.momentum_update`` over 1-D arrays of one dtype, in one
+    pass (the NumpyHandler makes three, and a temporary): for each k,
+    ``v = momentum * velocity[k] + rate * gradients[k]`` (each product
+    and the sum rounded to the dtype, as numpy rounds them: no fused
+    multiply-add), ``velocity[k] = v``, ``parameters[k] += v``.
+    ``momentum`` and ``rate`` come as scalars of the arrays' dtype."""
+    for k in range(velocity.size):
+        v = momentum * velocity[k] + rate * gradients[k]
+        velocity[k] = v
+        parameters[k] += v

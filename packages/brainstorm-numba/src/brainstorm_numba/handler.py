@@ -33,7 +33,9 @@ class NumbaHandler(NumpyHandler):
     as compiled kernels (``brainstorm_numba.kernels``), one pass over the
     images each, where the NumpyHandler makes several passes per window
     tap; so do the fused LSTM cell operations (``lstm_cell_forward``,
-    ``lstm_cell_backward``: ``brainstorm_numba.fused``); every other
+    ``lstm_cell_backward``: ``brainstorm_numba.fused``), and so does the
+    momentum stepper's update (``momentum_update``: one pass over the
+    velocity, gradient and parameter buffers instead of three); every other
     operation is the NumpyHandler's (numpy's BLAS for the
     matrix products and the convolutions' patch copies, which compiled
     loops did not beat: see the package README).
@@ -60,6 +62,22 @@ class NumbaHandler(NumpyHandler):
 
     def __repr__(self):
         return 'NumbaHandler({})'.format(self.dtype.name)
+
+    # ---------------------------------------------------- fused update --
+    def momentum_update(self, velocity, gradients, parameters, momentum,
+                        rate):
+        arrays = (velocity, gradients, parameters)
+        if not (self._suits(*arrays) and velocity.shape == gradients.shape
+                == parameters.shape and not any(
+                    np.may_share_memory(a, b) for a, b in
+                    ((velocity, gradients), (velocity, parameters),
+                     (gradients, parameters)))):
+            return super().momentum_update(velocity, gradients, parameters,
+                                           momentum, rate)
+        scalar = self.dtype.type
+        _fused().momentum_update(velocity.reshape(-1), gradients.reshape(-1),
+                                 parameters.reshape(-1), scalar(momentum),
+                                 scalar(rate))
 
     # ----------------------------------------------------- fused cells --
     def lstm_cell_forward(self, z, i, f, o, c_prev, c, cb, y,

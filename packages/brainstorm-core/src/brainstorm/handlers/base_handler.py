@@ -48,7 +48,8 @@ OPERATIONS = (
     'generate_probability_mask', 'get_numpy_copy', 'index_m_by_v',
     'is_fully_finite', 'log_t', 'lstm_cell_backward', 'lstm_cell_forward',
     'maxpool2d_backward_batch',
-    'maxpool2d_forward_batch', 'merge_tt', 'modulo_tt', 'mult_add_mv',
+    'maxpool2d_forward_batch', 'merge_tt', 'modulo_tt', 'momentum_update',
+    'mult_add_mv',
     'mult_add_st', 'mult_add_tt', 'mult_mv', 'mult_st', 'mult_tt', 'ones',
     'rel', 'rel_deriv', 'set_from_numpy', 'sigmoid', 'sigmoid_deriv',
     'sign_t', 'softmax_m', 'split_add_tt', 'sqrt_t', 'subtract_mv',
@@ -488,6 +489,37 @@ class Handler(Describable):
             Accumulator, same shape as ``t``.
         """
         raise NotImplementedError()
+
+    # ---------------------------------------------------- fused update --
+    def momentum_update(self, velocity, gradients, parameters, momentum,
+                        rate):
+        """One step of gradient descent with momentum, in place::
+
+            velocity = momentum * velocity + rate * gradients
+            parameters += velocity
+
+        ``rate`` is the step with its sign (the ``MomentumStepper`` passes
+        minus its effective learning rate). The default runs ``mult_st``,
+        ``mult_add_st`` and ``add_tt``, three passes over the arrays;
+        handlers may fuse them into one, rounding as they do (each product
+        and sum rounded to the arrays' dtype, no fused multiply-add).
+
+        Parameters
+        ----------
+        velocity : array_type
+            The velocity, updated in place.
+        gradients : array_type
+            The gradients, same shape.
+        parameters : array_type
+            The parameters, same shape, updated in place.
+        momentum : float
+            Factor of the old velocity.
+        rate : float
+            Factor of the gradients.
+        """
+        self.mult_st(momentum, velocity, velocity)
+        self.mult_add_st(rate, gradients, velocity)
+        self.add_tt(velocity, parameters, parameters)
 
     # ------------------------------------------------ matrix / vector --
     def add_mv(self, m, v, out):

@@ -424,6 +424,22 @@ class DebugHandler(Handler):
     def mult_add_st(self, s, t, out):
         self._scalar_op('mult_add_st', s, t, out)
 
+    def momentum_update(self, velocity, gradients, parameters, momentum,
+                        rate):
+        op = 'momentum_update'
+        self._arrays(op, velocity=velocity, gradients=gradients,
+                     parameters=parameters)
+        self._scalar(op, momentum=momentum, rate=rate)
+        self._same_shapes(op, 'velocity', velocity, gradients=gradients,
+                          parameters=parameters)
+        self._no_overlap(op, dict(velocity=velocity, parameters=parameters),
+                         dict(gradients=gradients))
+        self._finite(op, 'before', velocity=velocity, gradients=gradients,
+                     parameters=parameters)
+        self.handler.momentum_update(velocity, gradients, parameters,
+                                     momentum, rate)
+        self._finite(op, 'after', velocity=velocity, parameters=parameters)
+
     # ------------------------------------------------ matrix / vector --
     def _mv(self, op, m, v, out, allow_matrix=False):
         self._arrays(op, m=m, v=v, out=out)

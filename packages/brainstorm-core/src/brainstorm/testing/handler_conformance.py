@@ -404,6 +404,17 @@ def _check_scalar(case, op):
     case.compare(op, 0.25, t, t, outputs=[t], note='in place')
 
 
+@_check('momentum_update')
+def _check_momentum_update(case, op):
+    for momentum, rate, shape in [(0.9, -0.05, (5, 7)), (0.0, -1.5, (9,)),
+                                  (0.5, 0.25, (2, 3, 5))]:
+        velocity, gradients, parameters = [case.normal(*shape)
+                                           for _ in range(3)]
+        case.compare(op, velocity, gradients, parameters, momentum, rate,
+                     outputs=[velocity, parameters],
+                     note='{}, {}, {}'.format(momentum, rate, shape))
+
+
 # ------------------------------------------------------- matrix / vector --
 @_check('add_mv', 'subtract_mv', 'mult_mv', 'mult_add_mv', 'divide_mv')
 def _check_mv(case, op):

@@ -164,6 +164,13 @@ class ReferenceHandler(Handler):
     def mult_add_st(self, s, t, out):
         out[...] = _f64(out) + float(s) * _f64(t)
 
+    def momentum_update(self, velocity, gradients, parameters, momentum,
+                        rate):
+        new = float(momentum) * _f64(velocity) + float(rate) * _f64(
+            gradients)
+        velocity[...] = new
+        parameters[...] = _f64(parameters) + new
+
     # ------------------------------------------------ matrix / vector --
     def add_mv(self, m, v, out):
         out[...] = _f64(m) + _f64(v)

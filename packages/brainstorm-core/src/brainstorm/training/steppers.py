@@ -136,12 +136,10 @@ class MomentumStepper(TrainingStepper):
         return self.learning_rate
 
     def _update(self):
-        h = self.net.handler
-        h.mult_st(self.momentum, self.velocity, self.velocity)
-        h.mult_add_st(-self._effective_rate(), self.net.buffer.gradients,
-                      self.velocity)
-        h.add_tt(self.velocity, self.net.buffer.parameters,
-                 self.net.buffer.parameters)
+        self.net.handler.momentum_update(
+            self.velocity, self.net.buffer.gradients,
+            self.net.buffer.parameters, self.momentum,
+            -self._effective_rate())
 
 
 class NesterovStepper(MomentumStepper):
