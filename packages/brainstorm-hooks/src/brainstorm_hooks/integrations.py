@@ -12,6 +12,7 @@ from functools import partial
 
 import numpy as np
 
+from brainstorm.distributed import is_writer
 from brainstorm.fileio import write_bytes_atomically
 from brainstorm.hooks import Hook
 
@@ -113,6 +114,8 @@ class InfoUpdater(Hook):
         self._check_run(self.run)
 
     def __call__(self, epoch_nr, update_nr, net, stepper, logs):
+        if not is_writer():   # rank 0 of a data-parallel job reports
+            return
         info = self.run.info
         info['logs'] = _plain(logs)
         info['epoch_nr'] = int(epoch_nr)
@@ -261,7 +264,8 @@ class BokehVisualizer(Hook):
             self._sessions = []
             self.document = Document()
             self.sources = self._build(self.document, self._data)
-        if self.serve and self._server is None:
+        # a data-parallel job: rank 0 alone serves and writes the page
+        if self.serve and self._server is None and is_writer():
             self._start_server()
             self.message('live plots at {}'.format(self.url))
 
@@ -296,7 +300,7 @@ class BokehVisualizer(Hook):
                 self.sources[log_name].stream(points)
             for doc, sources in self._sessions:
                 doc.add_next_tick_callback(partial(_stream, sources, new))
-        if self.filename is not None:
+        if self.filename is not None and is_writer():
             self._write_html()
 
     def _write_html(self):
