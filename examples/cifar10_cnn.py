@@ -141,6 +141,9 @@ def main(argv=None):
 
     data_file = args.data or default_data_file()
     ds = open_data(data_file)
+    if not bs.distributed.is_writer():
+        # one rank of a data-parallel job (mpiexec): rank 0 prints
+        sys.stdout = open(os.devnull, 'w')
     print('Data: {}'.format(data_file))
 
     batch_size, epochs = 100, args.epochs

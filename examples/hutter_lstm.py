@@ -241,6 +241,9 @@ def main(argv=None):
     ds = open_data(data_file)
     alphabet = np.asarray(ds.attrs['alphabet'])
     vocab_size = len(alphabet)
+    if not bs.distributed.is_writer():
+        # one rank of a data-parallel job (mpiexec): rank 0 prints
+        sys.stdout = open(os.devnull, 'w')
     print('Data: {} ({} symbols, sequences of {} steps)'.format(
         data_file, vocab_size, ds['training']['default'].shape[0]))
 
