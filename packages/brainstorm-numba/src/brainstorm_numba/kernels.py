@@ -21,6 +21,14 @@ _OPTIONS = dict(cache=True, fastmath=False, nogil=True, error_model='numpy')
 
 
 # ------------------------------------------------------------- pooling --
+@njit(inline='always', **_OPTIONS)
+def _window(o, stride, pad, k, size):
+    """Where the window of output position ``o`` starts along one axis,
+    and the range [lo, hi) of its taps that lie inside the image."""
+    start = o * stride - pad
+    return start, max(0, -start), min(k, size - start)
+
+
 @njit(**_OPTIONS)
 def maxpool_forward(x, kh, kw, pad, sh, sw, out, argmax):
     """Max pooling of ``x`` (N, H, W, C) into ``out`` (N, Ho, Wo, C), with
@@ -39,13 +47,9 @@ def maxpool_forward(x, kh, kw, pad, sh, sw, out, argmax):
     where = np.empty(c, dtype=np.int64)
     for img in range(n):
         for i in range(ho):
-            y0 = i * sh - pad
-            a0 = max(0, -y0)
-            a1 = min(kh, h - y0)
+            y0, a0, a1 = _window(i, sh, pad, kh, h)
             for j in range(wo):
-                x0 = j * sw - pad
-                b0 = max(0, -x0)
-                b1 = min(kw, w - x0)
+                x0, b0, b1 = _window(j, sw, pad, kw, w)
                 o = out[img, i, j]
                 m = argmax[img, i, j]
                 if a1 <= a0 or b1 <= b0:
@@ -101,13 +105,9 @@ def avgpool_forward(x, kh, kw, pad, sh, sw, out):
     acc = np.empty(c, dtype=x.dtype)
     for img in range(n):
         for i in range(ho):
-            y0 = i * sh - pad
-            a0 = max(0, -y0)
-            a1 = min(kh, h - y0)
+            y0, a0, a1 = _window(i, sh, pad, kh, h)
             for j in range(wo):
-                x0 = j * sw - pad
-                b0 = max(0, -x0)
-                b1 = min(kw, w - x0)
+                x0, b0, b1 = _window(j, sw, pad, kw, w)
                 o = out[img, i, j]
                 for t in range(c):
                     acc[t] = 0
@@ -130,13 +130,9 @@ def avgpool_backward(out_deltas, kh, kw, pad, sh, sw, in_deltas):
     _, h, w, _ = in_deltas.shape
     for img in range(n):
         for i in range(ho):
-            y0 = i * sh - pad
-            a0 = max(0, -y0)
-            a1 = min(kh, h - y0)
+            y0, a0, a1 = _window(i, sh, pad, kh, h)
             for j in range(wo):
-                x0 = j * sw - pad
-                b0 = max(0, -x0)
-                b1 = min(kw, w - x0)
+                x0, b0, b1 = _window(j, sw, pad, kw, w)
                 count = max(a1 - a0, 0) * max(b1 - b0, 0)
                 if count == 0:
                     continue
