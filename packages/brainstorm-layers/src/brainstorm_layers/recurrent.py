@@ -12,6 +12,8 @@ steps only.
 """
 from collections import OrderedDict
 
+from brainstorm.handlers.base_handler import (CELL_ACTIVATIONS, activate,
+                                              activation_deriv)
 from brainstorm.layers import (BufferStructure, Layer, StructureTemplate,
                                construction_function)
 
@@ -21,10 +23,7 @@ from brainstorm_layers._checks import (Argument, check_arguments,
 from brainstorm_layers._scratch import Scratch
 
 # activation -> (forward operation, derivative operation) of the handler
-ACTIVATIONS = {'linear': None,
-               'rel': ('rel', 'rel_deriv'),
-               'sigmoid': ('sigmoid', 'sigmoid_deriv'),
-               'tanh': ('tanh', 'tanh_deriv')}
+ACTIVATIONS = CELL_ACTIVATIONS
 
 ARGUMENTS = OrderedDict(
     size=Argument('a positive int', positive_int),
@@ -37,25 +36,6 @@ ARGUMENTS = OrderedDict(
 def rows(array):
     """(T, B, ...) -> (T * B, features), a view (buffers are contiguous)."""
     return array.reshape((array.shape[0] * array.shape[1], -1))
-
-
-def activate(handler, activation, x, y):
-    """``y = act(x)`` (in place where ``x`` is ``y``)."""
-    if activation == 'linear':
-        if x is not y:
-            handler.copy_to(x, y)
-    else:
-        getattr(handler, ACTIVATIONS[activation][0])(x, y)
-
-
-def activation_deriv(handler, activation, y, dy, dx):
-    """``dx = dy * act'`` given the outputs ``y`` of the activation
-    (overwrites ``dx``; ``dx`` may be ``dy``)."""
-    if activation == 'linear':
-        if dx is not dy:
-            handler.copy_to(dy, dx)
-    else:
-        getattr(handler, ACTIVATIONS[activation][1])(None, y, dy, dx)
 
 
 class Clock:

@@ -37,7 +37,8 @@ convolution and pooling have the size::
 """
 from brainstorm.describable import Describable
 
-__all__ = ['Handler', 'OPERATIONS', 'CELL_ACTIVATIONS']
+__all__ = ['Handler', 'OPERATIONS', 'CELL_ACTIVATIONS', 'activate',
+           'activation_deriv']
 
 OPERATIONS = (
     'abs_t', 'add_into_if', 'add_mv', 'add_st', 'add_tt', 'allocate',
@@ -63,6 +64,28 @@ CELL_ACTIVATIONS = {'linear': None,
                     'tanh': ('tanh', 'tanh_deriv')}
 """Activations the fused cell operations accept: name -> (forward
 operation, derivative operation), None for the identity."""
+
+
+def activate(handler, activation, x, y):
+    """``y = act(x)`` with the operations of ``handler``, for an
+    activation of :data:`CELL_ACTIVATIONS` (in place where ``x`` is
+    ``y``). Used by the default fused cell operations and by recurrent
+    layers."""
+    if activation == 'linear':
+        if x is not y:
+            handler.copy_to(x, y)
+    else:
+        getattr(handler, CELL_ACTIVATIONS[activation][0])(x, y)
+
+
+def activation_deriv(handler, activation, y, dy, dx):
+    """``dx = dy * act'`` given the outputs ``y`` of the activation
+    (overwrites ``dx``; ``dx`` may be ``dy``)."""
+    if activation == 'linear':
+        if dx is not dy:
+            handler.copy_to(dy, dx)
+    else:
+        getattr(handler, CELL_ACTIVATIONS[activation][1])(None, y, dy, dx)
 
 
 class Handler(Describable):
@@ -829,19 +852,6 @@ class Handler(Describable):
     # one time step of a recurrent layer. Their default implementations
     # call those operations, so a handler need not override them; handlers
     # that can do the whole step in one pass (a compiled kernel) may.
-    def _cell_activate(self, activation, x, y):
-        if activation == 'linear':
-            if x is not y:
-                self.copy_to(x, y)
-        else:
-            getattr(self, CELL_ACTIVATIONS[activation][0])(x, y)
-
-    def _cell_deriv(self, activation, y, dy, dx):
-        if activation != 'linear':
-            getattr(self, CELL_ACTIVATIONS[activation][1])(None, y, dy, dx)
-        elif dx is not dy:
-            self.copy_to(dy, dx)
-
     def lstm_cell_forward(self, z, i, f, o, c_prev, c, cb, y,
                           activation='tanh'):
         """One time step of an LSTM cell (no peepholes) from the
@@ -878,13 +888,13 @@ class Handler(Describable):
 
         Apart from ``cb`` being ``c``, the arrays must not overlap.
         """
-        self._cell_activate(activation, z, z)
+        activate(self, activation, z, z)
         self.sigmoid(i, i)
         self.sigmoid(f, f)
         self.sigmoid(o, o)
         self.mult_tt(z, i, c)
         self.mult_add_tt(f, c_prev, c)
-        self._cell_activate(activation, c, cb)
+        activate(self, activation, c, cb)
         self.mult_tt(o, cb, y)
 
     def lstm_cell_backward(self, z, i, f, o, c_prev, cb, dy, dc, dc_prev,
@@ -933,13 +943,13 @@ class Handler(Describable):
             self.mult_add_tt(dy, o, dc)
         else:
             self.mult_tt(dy, o, do)             # do as scratch
-            self._cell_deriv(activation, cb, do, do)
+            activation_deriv(self, activation, cb, do, do)
             self.add_tt(dc, do, dc)
         self.mult_tt(dy, cb, do)
         self.sigmoid_deriv(None, o, do, do)
         self.mult_tt(dc, f, dc_prev)
         self.mult_tt(dc, i, dz)
-        self._cell_deriv(activation, z, dz, dz)
+        activation_deriv(self, activation, z, dz, dz)
         self.mult_tt(dc, z, di)
         self.sigmoid_deriv(None, i, di, di)
         self.mult_tt(dc, c_prev, df)
