@@ -83,6 +83,15 @@ def _window_counts(size, kernel, padding, stride, n_out):
             np.maximum(start, 0)).clip(min=0)
 
 
+
+def _gate_delta(gate, a, b, out):
+    """``out = gate * (1 - gate) * a * b``: the delta of a sigmoid gate's
+    pre-activation (``gate`` its output) in four in-place passes."""
+    np.subtract(1, gate, out=out)
+    out *= gate
+    out *= a
+    out *= b
+
 class NumpyHandler(Handler):
     """Handler computing with numpy arrays on the CPU.
 
@@ -375,10 +384,7 @@ class NumpyHandler(Handler):
             do *= o
             do *= dy
         dc += do
-        np.subtract(1, o, out=do)
-        do *= o
-        do *= cb
-        do *= dy
+        _gate_delta(o, cb, dy, do)
         np.multiply(dc, f, out=dc_prev)
         if linear:
             np.multiply(dc, i, out=dz)
@@ -386,14 +392,8 @@ class NumpyHandler(Handler):
             self._slope(activation, z, dz)
             dz *= i
             dz *= dc
-        np.subtract(1, i, out=di)
-        di *= i
-        di *= z
-        di *= dc
-        np.subtract(1, f, out=df)
-        df *= f
-        df *= c_prev
-        df *= dc
+        _gate_delta(i, z, dc, di)
+        _gate_delta(f, c_prev, dc, df)
 
     # --------------------------------------------------------- images --
     def _over_batch(self, part, n, elements):
